@@ -1,0 +1,46 @@
+package cmd
+
+import (
+	"errors"
+
+	"github.com/patinject/patinject/runner"
+)
+
+// Exit codes. `run` passes the command's own code through (128+N when signal N ended it).
+const (
+	ExitOK = 0
+	// ExitCleanup: everything else succeeded, but a revocation or removal failed and the user
+	// asked for strict cleanup (--strict-cleanup). Without it a failed cleanup only warns.
+	ExitCleanup = 123
+	// ExitFailure: patinject failed before the command started (bad flag or reference, a source
+	// or minting failed), or `inject` failed; nothing was left behind.
+	ExitFailure = 125
+	// ExitCannotExec: the command was found but could not be executed.
+	ExitCannotExec = 126
+	// ExitNotFound: the command was not found.
+	ExitNotFound = 127
+)
+
+// exitError carries an exit code out of an Action. A zero-length message prints nothing.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// exitCode is the one place where an error becomes an exit code.
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var se *runner.StartError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return ExitFailure
+}

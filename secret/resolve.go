@@ -1,0 +1,176 @@
+package secret
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/patinject/patinject/cleanup"
+)
+
+// Source resolves the references of one scheme. A source that mints or leases returns how to
+// take it back in Resolved.Undo; on error it must leave nothing behind.
+type Source interface {
+	Resolve(ctx context.Context, ref Ref) (Resolved, error)
+}
+
+// Resolved is what a source returns for one reference.
+type Resolved struct {
+	Value  Value
+	Expiry time.Time
+	// Undo takes back what resolving created (a minted token, a lease); nil when nothing was.
+	// Action describes it without any secret, for logs and for the state file of `inject`.
+	Undo   func(context.Context) error
+	Action cleanup.Action
+}
+
+// Request asks for one secret: Ref is resolved, or Literal is taken as it is (a dotenv value that
+// matches no scheme).
+type Request struct {
+	Name    string // the variable it is exported as, or a role such as "--token"
+	From    string // where the request was written, for errors: "--secret", "--env-file .env"
+	Ref     Ref
+	Literal *Value
+	Public  bool
+}
+
+// Error is a failure to resolve one request. Its text names the request and the reference, never
+// a value.
+type Error struct {
+	Name, From string
+	Ref        Ref
+	Err        error
+}
+
+func (e *Error) Error() string {
+	where := e.Name
+	if e.From != "" {
+		where = e.From + " " + e.Name
+	}
+	return fmt.Sprintf("%s (%s): %v", where, e.Ref.Raw, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Resolver resolves many requests concurrently through the sources registered by scheme.
+type Resolver struct {
+	Sources  map[string]Source
+	Registry *cleanup.Registry // every Undo is registered here the moment its source returns
+	Log      *slog.Logger
+}
+
+// Schemes lists the registered schemes, sorted, for messages.
+func (r *Resolver) Schemes() []string {
+	var s []string
+	for k := range r.Sources {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}
+
+// Known reports whether s is a reference of a registered scheme.
+func (r *Resolver) Known(s string) bool {
+	scheme, ok := Scheme(s)
+	if !ok {
+		return false
+	}
+	_, ok = r.Sources[scheme]
+	return ok
+}
+
+// Check verifies that every request names a registered scheme, before anything is resolved.
+func (r *Resolver) Check(reqs []Request) error {
+	for _, q := range reqs {
+		if q.Literal != nil {
+			continue
+		}
+		if _, ok := r.Sources[q.Ref.Scheme]; !ok {
+			return &Error{Name: q.Name, From: q.From, Ref: q.Ref,
+				Err: fmt.Errorf("unknown scheme %q (known: %s)", q.Ref.Scheme, strings.Join(r.Schemes(), ", "))}
+		}
+	}
+	return nil
+}
+
+// Resolve resolves every request concurrently; identical references are resolved once. It
+// returns all secrets in request order, or the first error, in which case the context passed to
+// the other sources is cancelled. What was minted before a failure stays in the registry, for the
+// caller's cleanup to take back.
+func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]Secret, error) {
+	if err := r.Check(reqs); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	type result struct {
+		res Resolved
+		err error
+	}
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+		results  = map[string]*result{}
+	)
+	for _, q := range reqs {
+		if q.Literal != nil {
+			continue
+		}
+		if _, dup := results[q.Ref.Raw]; dup {
+			continue
+		}
+		res := &result{}
+		results[q.Ref.Raw] = res
+		wg.Add(1)
+		go func(q Request) {
+			defer wg.Done()
+			start := time.Now()
+			out, err := r.Sources[q.Ref.Scheme].Resolve(ctx, q.Ref)
+			if err == nil && out.Undo != nil && r.Registry != nil {
+				r.Registry.Add(out.Action, out.Undo)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			res.res, res.err = out, err
+			if err != nil {
+				if firstErr == nil || errors.Is(firstErr, context.Canceled) {
+					firstErr = &Error{Name: q.Name, From: q.From, Ref: q.Ref, Err: err}
+				}
+				cancel()
+				return
+			}
+			if r.Log != nil {
+				r.Log.Debug("resolved", "name", q.Name, "ref", q.Ref.Raw, "bytes", out.Value.Len(), "took", time.Since(start).Round(time.Millisecond))
+			}
+		}(q)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	secrets := make([]Secret, 0, len(reqs))
+	for _, q := range reqs {
+		s := Secret{Name: q.Name, Public: q.Public, Origin: "literal"}
+		if q.Literal != nil {
+			s.Value = *q.Literal
+			if q.From != "" {
+				s.Origin = q.From
+			}
+		} else {
+			res := results[q.Ref.Raw].res
+			s.Value, s.Expiry, s.Origin = res.Value, res.Expiry, q.Ref.Raw
+		}
+		secrets = append(secrets, s)
+	}
+	return secrets, nil
+}

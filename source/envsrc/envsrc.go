@@ -1,0 +1,27 @@
+// Package envsrc is the env: source: a secret read from patinject's own environment.
+package envsrc
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/patinject/patinject/secret"
+)
+
+// Source resolves env:NAME through Lookup (os.LookupEnv in production, a map in tests).
+type Source struct {
+	Lookup func(string) (string, bool)
+}
+
+var _ secret.Source = (*Source)(nil)
+
+func (s *Source) Resolve(_ context.Context, ref secret.Ref) (secret.Resolved, error) {
+	v, ok := s.Lookup(ref.Opaque)
+	if !ok {
+		return secret.Resolved{}, fmt.Errorf("environment variable %s is not set; export it or change the reference", ref.Opaque)
+	}
+	if v == "" {
+		return secret.Resolved{}, fmt.Errorf("environment variable %s is empty", ref.Opaque)
+	}
+	return secret.Resolved{Value: secret.NewValue(v)}, nil
+}

@@ -1,0 +1,41 @@
+// Package filesrc is the file: source: a secret read from a file, one trailing newline removed.
+package filesrc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/patinject/patinject/secret"
+)
+
+// Source resolves file:PATH.
+type Source struct{}
+
+var _ secret.Source = Source{}
+
+func (Source) Resolve(_ context.Context, ref secret.Ref) (secret.Resolved, error) {
+	b, err := os.ReadFile(ref.Opaque)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return secret.Resolved{}, fmt.Errorf("file %s does not exist", ref.Opaque)
+	case errors.Is(err, fs.ErrPermission):
+		return secret.Resolved{}, fmt.Errorf("file %s is not readable by this user", ref.Opaque)
+	case err != nil:
+		// PathError text names the path and the cause; it holds no content.
+		return secret.Resolved{}, err
+	}
+	v := string(b)
+	if strings.HasSuffix(v, "\r\n") {
+		v = v[:len(v)-2]
+	} else {
+		v = strings.TrimSuffix(v, "\n")
+	}
+	if v == "" {
+		return secret.Resolved{}, fmt.Errorf("file %s is empty", ref.Opaque)
+	}
+	return secret.Resolved{Value: secret.NewValue(v)}, nil
+}
