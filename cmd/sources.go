@@ -1,7 +1,9 @@
 package cmd
 
 import (
+	"context"
 	"log/slog"
+	"os"
 
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/secret"
@@ -19,4 +21,19 @@ func (a *app) sources(o *Options, log *slog.Logger) map[string]secret.Source {
 
 func (a *app) resolver(o *Options, reg *cleanup.Registry, log *slog.Logger) *secret.Resolver {
 	return &secret.Resolver{Sources: a.sources(o, log), Registry: reg, Log: log}
+}
+
+// undoers take back, by kind, the actions that `inject` recorded in its state file, so that
+// `cleanup` can undo them in a later step. A source that mints or leases adds one line here.
+func (a *app) undoers(o *Options, log *slog.Logger) map[string]func(context.Context, cleanup.Action) error {
+	remove := func(_ context.Context, act cleanup.Action) error {
+		if err := os.RemoveAll(act.ID); err != nil {
+			return err
+		}
+		return nil
+	}
+	return map[string]func(context.Context, cleanup.Action) error{
+		"dir":  remove,
+		"file": remove,
+	}
 }

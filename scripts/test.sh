@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command: installs every test peer a fresh machine lacks (cached under
+# ~/.cache/patinject-test), then runs vet, gofmt and every test with the race detector.
+#
+#   scripts/test.sh            every test
+#   scripts/test.sh -run Vault extra arguments are passed to go test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATINJECT_TEST_CACHE=${PATINJECT_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/patinject-test}
+mkdir -p "$PATINJECT_TEST_CACHE"
+
+# Each scripts/peers/NAME.sh installs one peer (idempotent, cached) and prints the export lines
+# that tell the tests where it is; its progress goes to stderr.
+for peer in scripts/peers/*.sh; do
+  [ -e "$peer" ] || continue
+  echo "== peer: $(basename "$peer" .sh)" >&2
+  exports=$(bash "$peer") || { echo "test.sh: installing $(basename "$peer" .sh) failed" >&2; exit 1; }
+  eval "$exports"
+done
+
+echo "== go vet" >&2
+go vet ./...
+echo "== gofmt" >&2
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi
+echo "== go test" >&2
+go test -race -count=1 -timeout 30m "$@" ./...
