@@ -1,6 +1,7 @@
 package secret
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -40,12 +41,16 @@ func Scheme(s string) (string, bool) {
 	return s[:i], true
 }
 
+// ErrNotRef is the error for a string that has no reference form. It is fixed text, so that a
+// secret typed where a reference belongs is never repeated back.
+var ErrNotRef = errors.New("not a reference (want env:NAME, file:PATH, vault://PATH#FIELD or ado-pat://ORG?scope=...)")
+
 // ParseRef parses s. Errors never repeat s, which may be a secret typed in the wrong place; the
 // caller names the flag or variable it came from.
 func ParseRef(s string) (Ref, error) {
 	scheme, ok := Scheme(s)
 	if !ok {
-		return Ref{}, fmt.Errorf("not a reference (want env:NAME, file:PATH, vault://PATH#FIELD or ado-pat://ORG?scope=...)")
+		return Ref{}, ErrNotRef
 	}
 	r := Ref{Raw: s, Scheme: scheme}
 	rest := s[len(scheme)+1:]
