@@ -108,7 +108,9 @@ func (a *app) run(c *cli.Context) (err error) {
 	stdout, stderr := a.stdout, a.stderr
 	var redactors []*inject.Redactor
 	if pats := patterns(secrets, plan, o.Username); len(pats) > 0 && !c.Bool("no-redact") {
-		ro, re := inject.NewRedactor(stdout, pats), inject.NewRedactor(stderr, pats)
+		// One compiled matcher serves both streams; each redactor keeps its own held tail.
+		m := inject.NewMatcher(pats)
+		ro, re := m.NewRedactor(stdout), m.NewRedactor(stderr)
 		redactors = append(redactors, ro, re)
 		stdout, stderr = ro, re
 	}
