@@ -1,0 +1,134 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/patinject/patinject/cleanup"
+)
+
+// Revocations are repeated on transient errors (no answer, 5xx, 429), a bounded number of times.
+const (
+	revokeAttempts = 4
+	revokeBackoff  = 250 * time.Millisecond
+)
+
+func retry(ctx context.Context, f func(context.Context) error) error {
+	delay := revokeBackoff
+	for attempt := 1; ; attempt++ {
+		err := f(ctx)
+		if err == nil || !transient(err) || attempt == revokeAttempts {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+		delay *= 2
+	}
+}
+
+// revokeLease revokes one lease and waits until the engine has taken it back (sync). A lease
+// that is already gone counts as revoked.
+func (s *session) revokeLease(ctx context.Context, id string) error {
+	err := retry(ctx, func(ctx context.Context) error {
+		_, err := s.client.Logical().WriteWithContext(ctx, "sys/leases/revoke", map[string]any{"lease_id": id, "sync": true})
+		return err
+	})
+	if err == nil {
+		s.log.Debug("vault: lease revoked", "lease", id)
+	}
+	return err
+}
+
+func (s *session) revokeSelf(ctx context.Context) error {
+	return s.client.Auth().Token().RevokeSelfWithContext(ctx, "")
+}
+
+// revokeAccessor revokes the token with the given accessor, and so its leases. A token that is
+// already gone counts as revoked.
+func (s *session) revokeAccessor(ctx context.Context, accessor string) error {
+	err := retry(ctx, func(ctx context.Context) error {
+		_, err := s.client.Logical().WriteWithContext(ctx, "auth/token/revoke-accessor", map[string]any{"accessor": accessor})
+		return err
+	})
+	if re, ok := asResponseError(err); ok && re.StatusCode == 400 && strings.Contains(strings.Join(re.Errors, " "), "invalid accessor") {
+		return nil
+	}
+	return err
+}
+
+// Undoer takes back, in a later process, what `inject` recorded: leases (KindLease) and the
+// token it logged in with (KindToken). `inject` must not revoke its login token when it exits,
+// since later steps of the job use the leases read with it; so it records the token's accessor
+// instead (never the token), and `cleanup` logs in again with the same flags and revokes
+// the leases by id (sys/leases/revoke) and the old token by accessor
+// (auth/token/revoke-accessor), which takes any lease left. The policy of the login must allow
+// those two paths; where it does not, the token and its leases end at the token's TTL, and the
+// failure names the accessor and the command a person can run. The fresh token of each undo
+// is revoked (revoke-self) before Undo returns.
+type Undoer struct {
+	Login  Login
+	Env    func(string) (string, bool)
+	Config func() *api.Config
+	Log    *slog.Logger
+}
+
+// Undo undoes one recorded action of kind KindLease or KindToken.
+func (u *Undoer) Undo(ctx context.Context, act cleanup.Action) (err error) {
+	log := u.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if act.Kind != KindLease && act.Kind != KindToken {
+		return fmt.Errorf("vault: cannot undo %s", act)
+	}
+	sess, err := open(ctx, u.Config, u.Env, act.Params["addr"], act.Params["namespace"], log)
+	if err != nil {
+		return err
+	}
+	if err := sess.login(ctx, u.Login, u.Env, nil); err != nil {
+		return err
+	}
+	if sess.loggedIn {
+		defer func() {
+			if rerr := retry(ctx, sess.revokeSelf); rerr != nil {
+				err = errors.Join(err, sess.describe("revoke the token cleanup logged in with", "accessor "+sess.accessor, lacks("update", "auth/token/revoke-self"), rerr))
+			}
+		}()
+	}
+	switch act.Kind {
+	case KindLease:
+		lerr := sess.revokeLease(ctx, act.ID)
+		if lerr == nil {
+			return nil
+		}
+		if acc := act.Params["token_accessor"]; acc != "" && statusOf(lerr) == 403 {
+			// Not allowed to revoke the lease alone: revoking its login token takes it along.
+			aerr := sess.revokeAccessor(ctx, acc)
+			if aerr == nil {
+				log.Debug("vault: lease revoked with its login token", "lease", act.ID, "accessor", acc)
+				return nil
+			}
+			return fmt.Errorf("%w; nor its login token (accessor %s): %w",
+				sess.describe("revoke lease", act.ID, lacks("update", "sys/leases/revoke"), lerr), acc,
+				sess.describe("revoke token accessor", acc, lacks("update", "auth/token/revoke-accessor"), aerr))
+		}
+		return sess.describe("revoke lease", act.ID, lacks("update", "sys/leases/revoke"), lerr)
+	default:
+		if err := sess.revokeAccessor(ctx, act.ID); err != nil {
+			return sess.describe("revoke token accessor", act.ID, lacks("update", "auth/token/revoke-accessor"), err)
+		}
+		log.Debug("vault: login token of inject revoked", "accessor", act.ID)
+		return nil
+	}
+}

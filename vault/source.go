@@ -1,0 +1,414 @@
+// Package vault is the HashiCorp Vault source: it resolves vault://PATH#FIELD references (KV v1
+// and v2 found from the mount, ?version=N, writes for engines that mint on request, generic reads
+// of dynamic engines), logs in with a token, AppRole, JWT/OIDC or Kubernetes, and gives back every
+// lease and the login token when the run ends. It is configured the way the vault CLI is.
+package vault
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/secret"
+)
+
+// Action kinds that this package records and undoes.
+const (
+	KindLease = "vault-lease"
+	KindToken = "vault-token"
+)
+
+// Source resolves vault:// references over one client and one login, made lazily by the first
+// Resolve and shared by all the concurrent ones after it.
+type Source struct {
+	Login Login
+	// Registry receives the revocation of the login token the moment the login succeeds, so that
+	// it is undone after the leases read with it (the registry runs last registered first).
+	Registry *cleanup.Registry
+	Log      *slog.Logger
+	// Env looks up VAULT_TOKEN, VAULT_NAMESPACE and HOME; nil means the process environment.
+	Env func(string) (string, bool)
+	// Config returns the client configuration; nil means api.DefaultConfig(), which reads
+	// VAULT_ADDR, VAULT_CACERT, VAULT_CLIENT_TIMEOUT and the rest as the vault CLI does.
+	Config func() *api.Config
+
+	once sync.Once
+	sess *session
+	err  error
+}
+
+var _ secret.Source = (*Source)(nil)
+
+// session is one logged-in client and what it has learnt about mounts.
+type session struct {
+	client    *api.Client
+	addr      string
+	namespace string
+	log       *slog.Logger
+	loggedIn  bool   // patinject logged in, so the token is its own to revoke
+	accessor  string // of the login token
+
+	mu      sync.Mutex
+	mounts  []mount
+	flights map[string]*flight
+}
+
+// mount is what sys/internal/ui/mounts says of the mount under a path.
+type mount struct {
+	path    string // with a trailing slash; "" when the server did not say (older Vault: KV v1)
+	typ     string
+	version int // KV version: 1 or 2; 0 for other engines
+}
+
+func (m mount) covers(p string) bool { return m.path != "" && strings.HasPrefix(p+"/", m.path) }
+
+func (m mount) String() string {
+	name := strings.TrimSuffix(m.path, "/")
+	switch m.version {
+	case 1, 2:
+		return fmt.Sprintf("KV v%d mount %q", m.version, name)
+	}
+	return fmt.Sprintf("%s mount %q", m.typ, name)
+}
+
+type flight struct {
+	done chan struct{}
+	m    mount
+	err  error
+}
+
+func (s *Source) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *Source) session(ctx context.Context) (*session, error) {
+	s.once.Do(func() {
+		s.sess, s.err = open(ctx, s.Config, s.Env, "", "", s.log())
+		if s.err != nil {
+			return
+		}
+		s.err = s.sess.login(ctx, s.Login, s.Env, s.Registry)
+	})
+	return s.sess, s.err
+}
+
+// open makes a client configured as the vault CLI is. addr and namespace, when given, override
+// the environment's (cleanup talks to the Vault that inject used).
+func open(_ context.Context, config func() *api.Config, env func(string) (string, bool), addr, namespace string, log *slog.Logger) (*session, error) {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	var cfg *api.Config
+	if config != nil {
+		cfg = config()
+	} else {
+		cfg = api.DefaultConfig()
+	}
+	if cfg.Error != nil {
+		return nil, fmt.Errorf("vault: configuration from the environment: %w", cfg.Error)
+	}
+	if addr != "" {
+		cfg.Address = addr
+	}
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("vault: configuration from the environment: %w", err)
+	}
+	// NewClient reads VAULT_TOKEN and VAULT_NAMESPACE from the process environment by itself;
+	// set both from env so that what the caller passed is what counts.
+	c.ClearToken()
+	c.ClearNamespace()
+	if ns, ok := env("VAULT_NAMESPACE"); ok && ns != "" {
+		c.SetNamespace(ns)
+	}
+	if namespace != "" {
+		c.SetNamespace(namespace)
+	}
+	return &session{
+		client:    c,
+		addr:      c.Address(),
+		namespace: c.Namespace(),
+		log:       log,
+		flights:   map[string]*flight{},
+	}, nil
+}
+
+// Resolve resolves one vault:// reference. Non-string values are returned as their JSON (a map
+// or a list) or their literal text (a number, true, false); strings byte for byte.
+func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (secret.Resolved, error) {
+	q, err := parseRef(ref)
+	if err != nil {
+		return secret.Resolved{}, err
+	}
+	sess, err := s.session(ctx)
+	if err != nil {
+		return secret.Resolved{}, err
+	}
+	return sess.resolve(ctx, q)
+}
+
+// request is a reference read for Vault.
+type request struct {
+	path    string
+	field   string
+	version int
+	params  url.Values // other than version: the reference is a write
+}
+
+func parseRef(ref secret.Ref) (request, error) {
+	p, err := url.PathUnescape(ref.Path)
+	if err != nil {
+		return request{}, fmt.Errorf("vault: bad escape in path")
+	}
+	q := request{path: strings.Trim(p, "/"), field: ref.Fragment, params: url.Values{}}
+	for k, vs := range ref.Query {
+		if k == "version" {
+			if len(vs) != 1 {
+				return request{}, fmt.Errorf("vault: %s: give ?version once", q.path)
+			}
+			n, err := strconv.Atoi(vs[0])
+			if err != nil || n < 1 {
+				return request{}, fmt.Errorf("vault: %s: ?version=%s is not a version number (1, 2, ...)", q.path, vs[0])
+			}
+			q.version = n
+			continue
+		}
+		q.params[k] = vs
+	}
+	if len(q.params) > 0 && q.version != 0 {
+		// A KV read takes only version; anything else is a write, which takes no version of ours.
+		q.params.Set("version", strconv.Itoa(q.version))
+		q.version = 0
+	}
+	return q, nil
+}
+
+func (s *session) resolve(ctx context.Context, q request) (secret.Resolved, error) {
+	m, err := s.mountOf(ctx, q.path)
+	if err != nil {
+		return secret.Resolved{}, err
+	}
+	var (
+		data map[string]any
+		sec  *api.Secret
+		desc string // what was read, for messages: "secret/ci/ado (KV v2 mount "secret")"
+	)
+	switch {
+	case m.version != 0 && len(q.params) > 0:
+		return secret.Resolved{}, fmt.Errorf("vault: %s is on %s: a KV read takes no parameter but ?version=N (patinject never writes to KV)", q.path, m)
+	case m.version == 2:
+		data, desc, err = s.readKV2(ctx, m, q)
+		if err != nil {
+			return secret.Resolved{}, err
+		}
+	case q.version != 0:
+		return secret.Resolved{}, fmt.Errorf("vault: ?version=%d needs a KV v2 mount; %s is on %s: %w", q.version, q.path, m, ErrKVVersion)
+	case len(q.params) > 0:
+		sec, err = s.client.Logical().WriteWithContext(ctx, q.path, writeData(q.params))
+		if err != nil {
+			return secret.Resolved{}, s.describe("write", q.path, lacks("update", q.path), err)
+		}
+		desc = q.path
+		if sec == nil || sec.Data == nil {
+			return secret.Resolved{}, fmt.Errorf("vault: write %s: the response has no data (is it an endpoint that returns a secret?)", q.path)
+		}
+		data = sec.Data
+	case m.version == 1:
+		kv, err := s.client.KVv1(strings.TrimSuffix(m.path, "/")).Get(ctx, strings.TrimPrefix(q.path, m.path))
+		if err != nil {
+			if statusOf(err) == 0 && isNotFound(err) {
+				return secret.Resolved{}, fmt.Errorf("vault: no secret at %s (%s): %w", q.path, m, ErrNotFound)
+			}
+			return secret.Resolved{}, s.describe("read", q.path, lacks("read", q.path), err)
+		}
+		sec, data, desc = kv.Raw, kv.Data, q.path
+	default:
+		sec, err = s.client.Logical().ReadWithContext(ctx, q.path)
+		if err != nil {
+			return secret.Resolved{}, s.describe("read", q.path, lacks("read", q.path), err)
+		}
+		if sec == nil || sec.Data == nil {
+			where := ""
+			if m.path != "" {
+				where = " (" + m.String() + ")"
+			}
+			return secret.Resolved{}, fmt.Errorf("vault: no secret at %s%s: %w", q.path, where, ErrNotFound)
+		}
+		data, desc = sec.Data, q.path
+	}
+
+	var res secret.Resolved
+	if sec != nil && sec.LeaseID != "" {
+		res = s.leased(sec, q.path)
+	}
+	v, err := pick(data, q.field, desc)
+	if err != nil {
+		if res.Undo != nil {
+			// Nothing may be left behind on error: give the lease back now.
+			if uerr := res.Undo(context.WithoutCancel(ctx)); uerr != nil {
+				err = fmt.Errorf("%w; and the lease could not be revoked: %v", err, uerr)
+			}
+		}
+		return secret.Resolved{}, err
+	}
+	res.Value = v
+	return res, nil
+}
+
+func isNotFound(err error) bool { return errors.Is(err, api.ErrSecretNotFound) }
+
+// readKV2 reads a KV v2 secret, of a given version when asked.
+func (s *session) readKV2(ctx context.Context, m mount, q request) (map[string]any, string, error) {
+	mountName := strings.TrimSuffix(m.path, "/")
+	rel := strings.TrimPrefix(q.path, m.path)
+	apiPath := m.path + "data/" + rel
+	kv := s.client.KVv2(mountName)
+	var (
+		sec *api.KVSecret
+		err error
+	)
+	if q.version != 0 {
+		sec, err = kv.GetVersion(ctx, rel, q.version)
+	} else {
+		sec, err = kv.Get(ctx, rel)
+	}
+	what := q.path
+	if q.version != 0 {
+		what = fmt.Sprintf("%s version %d", q.path, q.version)
+	}
+	if err != nil {
+		if statusOf(err) == 0 && isNotFound(err) {
+			return nil, "", fmt.Errorf("vault: no secret at %s (%s): %w", what, m, ErrNotFound)
+		}
+		return nil, "", s.describe("read", apiPath, lacks("read", apiPath), err)
+	}
+	if sec.Data == nil {
+		state := "deleted"
+		if sec.VersionMetadata != nil && sec.VersionMetadata.Destroyed {
+			state = "destroyed"
+		}
+		return nil, "", fmt.Errorf("vault: %s is %s (%s): %w; read another ?version=N or undelete it", what, state, m, ErrNotFound)
+	}
+	return sec.Data, what, nil
+}
+
+// writeData is the body of a write, as `vault write PATH K=V` sends it: a repeated key a list.
+func writeData(params url.Values) map[string]any {
+	out := make(map[string]any, len(params))
+	for k, vs := range params {
+		if len(vs) == 1 {
+			out[k] = vs[0]
+		} else {
+			out[k] = slices.Clone(vs)
+		}
+	}
+	return out
+}
+
+// pick returns the field of data, or its only field when field is "".
+func pick(data map[string]any, field, desc string) (secret.Value, error) {
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if field == "" {
+		if len(keys) != 1 {
+			return secret.Value{}, fmt.Errorf("vault: %s has %d fields (%s): name one with #FIELD: %w", desc, len(keys), strings.Join(keys, ", "), ErrNoField)
+		}
+		field = keys[0]
+	}
+	v, ok := data[field]
+	if !ok {
+		return secret.Value{}, fmt.Errorf("vault: %s has no field %q (fields: %s): %w", desc, field, strings.Join(keys, ", "), ErrNoField)
+	}
+	s, err := render(v)
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("vault: %s field %q: %w", desc, field, err)
+	}
+	return secret.NewValue(s), nil
+}
+
+// render is a field's value as bytes: a string as it is, a number, true or false as written, a
+// map or a list as compact JSON (HTML characters unescaped).
+func render(v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case json.Number:
+		return v.String(), nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	case nil:
+		return "", nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// leased returns how to give back the lease of sec, read at path, and registers nothing: the
+// resolver registers it.
+func (s *session) leased(sec *api.Secret, path string) secret.Resolved {
+	now := time.Now()
+	var exp time.Time
+	if sec.LeaseDuration > 0 {
+		exp = now.Add(time.Duration(sec.LeaseDuration) * time.Second)
+	}
+	params := s.params()
+	if s.loggedIn && s.accessor != "" {
+		params["token_accessor"] = s.accessor
+	}
+	act := cleanup.Action{
+		Kind:   KindLease,
+		ID:     sec.LeaseID,
+		Label:  "vault lease of " + path,
+		Expiry: exp,
+		Params: params,
+		Manual: "vault lease revoke " + sec.LeaseID,
+	}
+	s.log.Debug("vault: leased", "path", path, "lease", sec.LeaseID, "ttl", time.Duration(sec.LeaseDuration)*time.Second)
+	lease := sec.LeaseID
+	return secret.Resolved{
+		Expiry: exp,
+		Action: act,
+		Undo: func(ctx context.Context) error {
+			err := s.revokeLease(ctx, lease)
+			if err != nil && s.loggedIn && statusOf(err) == 403 {
+				// Revoking the login token, which comes after, takes its leases with it.
+				s.log.Debug("vault: no permission to revoke the lease alone; it goes with the login token", "lease", lease)
+				return nil
+			}
+			return s.describe("revoke lease", lease, lacks("update", "sys/leases/revoke"), err)
+		},
+	}
+}
+
+func (s *session) params() map[string]string {
+	p := map[string]string{"addr": s.addr}
+	if s.namespace != "" {
+		p["namespace"] = s.namespace
+	}
+	return p
+}
