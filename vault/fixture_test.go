@@ -135,7 +135,7 @@ func setup(t testing.TB) *fixture {
 		w("auth/jwt/config", map[string]any{"jwt_validation_pubkeys": []string{pub}, "bound_issuer": jwtIssuer})
 		w("auth/jwt/role/ci", map[string]any{
 			"role_type": "jwt", "bound_audiences": []string{jwtAud}, "user_claim": "sub",
-			"bound_claims": map[string]any{"repository": "contoso/app"},
+			"bound_claims":   map[string]any{"repository": "contoso/app"},
 			"token_policies": []string{"ci-read"}, "token_ttl": "10m",
 		})
 	})

@@ -32,8 +32,8 @@ type Server struct {
 	cmd    *exec.Cmd
 	exited chan error
 	dir    string
-	log  *bytes.Buffer
-	once sync.Once
+	log    *bytes.Buffer
+	once   sync.Once
 }
 
 // Start starts a dedicated dev server, stopped when tb ends.
