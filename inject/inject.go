@@ -1,7 +1,11 @@
 package inject
 
 import (
+	"encoding/base64"
 	"fmt"
+	"net/url"
+	"strings"
+	"time"
 
 	"github.com/patinject/patinject/secret"
 )
@@ -10,26 +14,43 @@ import (
 type Mode int
 
 const (
-	// ModeRun builds for `run`: prefer environment-only channels, so nothing touches disk.
+	// ModeRun builds for `run`: prefer environment-only channels, so nothing touches disk. Where
+	// a tool needs a file (npm), the file only points at variables and holds no secret.
 	ModeRun Mode = iota
-	// ModeCI builds for `inject`: files in the CI temp directory that later steps pick up, and
-	// environment entries that the platform emitter hands on.
+	// ModeCI builds for `inject`: later steps see only what the platform emitter hands on, and on
+	// Azure Pipelines a secret variable is not exported to later scripts. So the secret goes into
+	// files in Config.Dir (0600, inside the CI temp directory), and the variables that reach the
+	// later steps only point at them wherever the tool allows.
 	ModeCI
 )
 
 // Config is what the injectors need: the token, where it goes, and the surroundings.
 type Config struct {
-	Token    secret.Value // the --token credential; zero when only --secret/--env-file were given
-	Username string       // sent with the token in Basic auth
-	Git      []string     // URL prefixes
-	NuGet    []string     // "URL" or "NAME=URL"
-	Npm      []string     // registry URLs
-	Netrc    []string     // host names
-	TokenEnv []string     // variable names
+	Token       secret.Value // the --token credential; zero when only --secret/--env-file were given
+	TokenExpiry time.Time    // when the token expires; zero when unknown
+	Username    string       // sent with the token in Basic auth
+	Git         []string     // URL prefixes
+	NuGet       []string     // "URL" or "NAME=URL"
+	Npm         []string     // registry URLs
+	Netrc       []string     // host names
+	TokenEnv    []string     // variable names
+	// AuthorizationEnv are variables that receive the ready Authorization header value,
+	// "Basic base64(user:token)", for REST clients.
+	AuthorizationEnv []string
 
-	Dir    string                      // patinject's private 0700 directory for files
-	Lookup func(string) (string, bool) // the environment the plan extends (GIT_CONFIG_COUNT, HOME, ...)
-	Mode   Mode
+	// GitCredentialHelper makes patinject itself git's credential helper for the --git prefixes,
+	// instead of an http.extraheader: git asks it on each 401, so a long job can be handed a
+	// fresh token. Self is the absolute path of the patinject executable git runs for it.
+	GitCredentialHelper bool
+	Self                string
+	// GitVersion is what `git version` printed ("2.39.5"); "" when unknown, taken as recent.
+	// Before 2.31 git does not read GIT_CONFIG_COUNT, and an include file takes its place.
+	GitVersion string
+
+	Dir     string                      // patinject's private 0700 directory for files
+	WorkDir string                      // where the tools will run: NuGet reads its config from here upward
+	Lookup  func(string) (string, bool) // the environment the plan extends (GIT_CONFIG_COUNT, HOME, ...)
+	Mode    Mode
 }
 
 // DefaultUsername is sent in Basic auth when --username is not given. Azure DevOps accepts any
@@ -43,17 +64,87 @@ func (c Config) username() string {
 	return DefaultUsername
 }
 
+func (c Config) lookup(name string) (string, bool) {
+	if c.Lookup == nil {
+		return "", false
+	}
+	return c.Lookup(name)
+}
+
+// basicCredentials is base64(user:token), what a Basic Authorization header carries.
+func (c Config) basicCredentials() secret.Value {
+	return secret.NewValue(base64.StdEncoding.EncodeToString([]byte(c.username() + ":" + c.Token.Reveal())))
+}
+
+// injector turns the configuration into one tool's part of the plan.
+type injector func(Config) (Plan, error)
+
 // Build runs every injector the configuration asks for and returns their combined plan.
 func Build(c Config) (Plan, error) {
 	var p Plan
 	if c.Token.IsZero() {
-		if len(c.Git)+len(c.NuGet)+len(c.Npm)+len(c.Netrc)+len(c.TokenEnv) > 0 {
-			return Plan{}, fmt.Errorf("--git, --nuget, --npm, --netrc and --token-env need --token")
+		if len(c.Git)+len(c.NuGet)+len(c.Npm)+len(c.Netrc)+len(c.TokenEnv)+len(c.AuthorizationEnv) > 0 {
+			return Plan{}, fmt.Errorf("--git, --nuget, --npm, --netrc, --token-env and --authorization-env need --token")
 		}
 		return p, nil
 	}
-	for _, name := range c.TokenEnv {
-		p.Env = append(p.Env, EnvVar{Name: name, Value: c.Token, Secret: true})
+	for _, inj := range []injector{gitPlan, nugetPlan, npmPlan, netrcPlan, restPlan} {
+		q, err := inj(c)
+		if err != nil {
+			return Plan{}, err
+		}
+		p.Add(q)
 	}
 	return p, nil
+}
+
+// httpURL parses a URL given to a tool flag: http or https, no user or password in it (the
+// credential is the token), no query or fragment. Scheme and host are lower-cased and a default
+// port dropped, as git and npm compare them; the path is kept as given, "/" when empty.
+func httpURL(flag, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %q is not a URL", flag, shown(raw))
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%s %s: the URL must not hold a user or password (the token is the credential; give the user with --username)", flag, redactUserinfo(u))
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s %s: not an http or https URL", flag, raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return nil, fmt.Errorf("%s %s: the URL must not have a query or fragment", flag, raw)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
+		port = ""
+	}
+	u.Host = host
+	if strings.Contains(host, ":") {
+		u.Host = "[" + host + "]"
+	}
+	if port != "" {
+		u.Host += ":" + port
+	}
+	if u.Path == "" {
+		u.Path, u.RawPath = "/", ""
+	}
+	return u, nil
+}
+
+// shown is a flag value that did not parse as a URL, cut before anything that could be a
+// password ("https://user:secret@..." with a typo elsewhere).
+func shown(raw string) string {
+	if i := strings.IndexByte(raw, '@'); i >= 0 {
+		return "***" + raw[i:]
+	}
+	return raw
+}
+
+// redactUserinfo prints a URL with its user information replaced, for an error message.
+func redactUserinfo(u *url.URL) string {
+	v := *u
+	v.User = url.User("***")
+	return v.String()
 }
