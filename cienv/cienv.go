@@ -34,6 +34,9 @@ type Context struct {
 	GitHubServerURL string `env:"GITHUB_SERVER_URL"`
 	IDTokenURL      string `env:"ACTIONS_ID_TOKEN_REQUEST_URL"`
 	IDTokenToken    string `env:"ACTIONS_ID_TOKEN_REQUEST_TOKEN"`
+	// PostState is what the main step saved as "state" through GITHUB_STATE; the runner hands it
+	// to the post step of the same action as STATE_state.
+	PostState string `env:"STATE_state"`
 
 	TFBuild        string `env:"TF_BUILD"`
 	AgentTemp      string `env:"AGENT_TEMPDIRECTORY"`
@@ -46,6 +49,9 @@ type Context struct {
 	SystemJobID    string `env:"SYSTEM_JOBID"`
 	OIDCRequestURI string `env:"SYSTEM_OIDCREQUESTURI"`
 	SystemPlanID   string `env:"SYSTEM_PLANID"`
+	// DecodePercents is the agent's knob (default true): "false" means the agent does not decode
+	// %AZP25 in logging commands, so '%' must go out as it is.
+	DecodePercents string `env:"DECODE_PERCENTS"`
 
 	GitLabCI        bool   `env:"GITLAB_CI"`
 	GitLabProject   string `env:"CI_PROJECT_PATH"`

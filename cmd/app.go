@@ -73,6 +73,8 @@ func (a *app) cli() *cli.App {
 				OnUsageError: usageErr,
 				Action:       a.run,
 			},
+			a.injectCommand(),
+			a.cleanupCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version, commit and Go version",

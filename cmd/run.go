@@ -157,8 +157,12 @@ func unjoin(err error) []error {
 }
 
 // privateDir makes patinject's own 0700 directory for the files of one run.
-func privateDir() (string, error) {
-	dir, err := os.MkdirTemp("", "patinject-")
+func privateDir() (string, error) { return privateDirIn("") }
+
+// privateDirIn makes it under base ("" is the system's temporary directory; `inject` uses the CI
+// platform's per-job one).
+func privateDirIn(base string) (string, error) {
+	dir, err := os.MkdirTemp(base, "patinject-")
 	if err != nil {
 		return "", fmt.Errorf("creating a private temporary directory: %w (set TMPDIR to a writable directory)", err)
 	}
