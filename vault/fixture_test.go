@@ -51,6 +51,7 @@ type fixture struct {
 	// secretID of the AppRole roles: "ci" (policy ci-read, may not revoke leases alone),
 	// "ci-admin" (ci-read plus lease and accessor revocation)
 	secretID, adminSecretID, adminRoleID string
+	cleanupRoleID, cleanupSecretID       string // role "ci-cleanup", used by one test only
 	readToken                            string // a token with policy ci-read
 }
 
@@ -124,6 +125,9 @@ func setup(t testing.TB) *fixture {
 		f.secretID = w("auth/approle/role/ci/secret-id", nil).Data["secret_id"].(string)
 		f.adminRoleID = read(c, "auth/approle/role/ci-admin/role-id")["role_id"].(string)
 		f.adminSecretID = w("auth/approle/role/ci-admin/secret-id", nil).Data["secret_id"].(string)
+		w("auth/approle/role/ci-cleanup", map[string]any{"token_policies": []string{"ci-read", "ci-admin"}, "token_ttl": "10m"})
+		f.cleanupRoleID = read(c, "auth/approle/role/ci-cleanup/role-id")["role_id"].(string)
+		f.cleanupSecretID = w("auth/approle/role/ci-cleanup/secret-id", nil).Data["secret_id"].(string)
 
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		must(nil, err)

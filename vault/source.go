@@ -62,9 +62,10 @@ type session struct {
 	loggedIn  bool   // patinject logged in, so the token is its own to revoke
 	accessor  string // of the login token
 
-	mu      sync.Mutex
-	mounts  []mount
-	flights map[string]*flight
+	mu        sync.Mutex
+	mounts    []mount
+	flights   map[string]*flight
+	responses map[string]*responseFlight
 }
 
 // mount is what sys/internal/ui/mounts says of the mount under a path.
@@ -147,6 +148,7 @@ func open(_ context.Context, config func() *api.Config, env func(string) (string
 		namespace: c.Namespace(),
 		log:       log,
 		flights:   map[string]*flight{},
+		responses: map[string]*responseFlight{},
 	}, nil
 }
 
@@ -201,64 +203,19 @@ func parseRef(ref secret.Ref) (request, error) {
 }
 
 func (s *session) resolve(ctx context.Context, q request) (secret.Resolved, error) {
-	m, err := s.mountOf(ctx, q.path)
+	r, leader, err := s.shared(ctx, q)
 	if err != nil {
 		return secret.Resolved{}, err
 	}
-	var (
-		data map[string]any
-		sec  *api.Secret
-		desc string // what was read, for messages: "secret/ci/ado (KV v2 mount "secret")"
-	)
-	switch {
-	case m.version != 0 && len(q.params) > 0:
-		return secret.Resolved{}, fmt.Errorf("vault: %s is on %s: a KV read takes no parameter but ?version=N (patinject never writes to KV)", q.path, m)
-	case m.version == 2:
-		data, desc, err = s.readKV2(ctx, m, q)
-		if err != nil {
-			return secret.Resolved{}, err
-		}
-	case q.version != 0:
-		return secret.Resolved{}, fmt.Errorf("vault: ?version=%d needs a KV v2 mount; %s is on %s: %w", q.version, q.path, m, ErrKVVersion)
-	case len(q.params) > 0:
-		sec, err = s.client.Logical().WriteWithContext(ctx, q.path, writeData(q.params))
-		if err != nil {
-			return secret.Resolved{}, s.describe("write", q.path, lacks("update", q.path), err)
-		}
-		desc = q.path
-		if sec == nil || sec.Data == nil {
-			return secret.Resolved{}, fmt.Errorf("vault: write %s: the response has no data (is it an endpoint that returns a secret?)", q.path)
-		}
-		data = sec.Data
-	case m.version == 1:
-		kv, err := s.client.KVv1(strings.TrimSuffix(m.path, "/")).Get(ctx, strings.TrimPrefix(q.path, m.path))
-		if err != nil {
-			if statusOf(err) == 0 && isNotFound(err) {
-				return secret.Resolved{}, fmt.Errorf("vault: no secret at %s (%s): %w", q.path, m, ErrNotFound)
-			}
-			return secret.Resolved{}, s.describe("read", q.path, lacks("read", q.path), err)
-		}
-		sec, data, desc = kv.Raw, kv.Data, q.path
-	default:
-		sec, err = s.client.Logical().ReadWithContext(ctx, q.path)
-		if err != nil {
-			return secret.Resolved{}, s.describe("read", q.path, lacks("read", q.path), err)
-		}
-		if sec == nil || sec.Data == nil {
-			where := ""
-			if m.path != "" {
-				where = " (" + m.String() + ")"
-			}
-			return secret.Resolved{}, fmt.Errorf("vault: no secret at %s%s: %w", q.path, where, ErrNotFound)
-		}
-		data, desc = sec.Data, q.path
-	}
-
 	var res secret.Resolved
-	if sec != nil && sec.LeaseID != "" {
-		res = s.leased(sec, q.path)
+	if r.sec != nil && r.sec.LeaseID != "" {
+		if leader {
+			res = s.leased(r.sec, q.path, r.at)
+		} else if r.sec.LeaseDuration > 0 {
+			res.Expiry = r.at.Add(time.Duration(r.sec.LeaseDuration) * time.Second)
+		}
 	}
-	v, err := pick(data, q.field, desc)
+	v, err := pick(r.data, q.field, r.desc)
 	if err != nil {
 		if res.Undo != nil {
 			// Nothing may be left behind on error: give the lease back now.
@@ -270,6 +227,105 @@ func (s *session) resolve(ctx context.Context, q request) (secret.Resolved, erro
 	}
 	res.Value = v
 	return res, nil
+}
+
+// response is what one read or write returned.
+type response struct {
+	data map[string]any
+	sec  *api.Secret // nil for KV v2
+	desc string
+	at   time.Time
+}
+
+// shared reads or writes once per path and parameters, however many references ask: the fields
+// of one response belong together (a certificate and its private key, a database user and its
+// password), and a lease is taken once. The caller that made the request, the leader, owns the
+// lease's undo.
+func (s *session) shared(ctx context.Context, q request) (response, bool, error) {
+	key := q.path + "?" + q.params.Encode()
+	if q.version != 0 {
+		key += "&version=" + strconv.Itoa(q.version)
+	}
+	s.mu.Lock()
+	if f, ok := s.responses[key]; ok {
+		s.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.r, false, f.err
+		case <-ctx.Done():
+			return response{}, false, ctx.Err()
+		}
+	}
+	f := &responseFlight{done: make(chan struct{})}
+	s.responses[key] = f
+	s.mu.Unlock()
+	f.r, f.err = s.fetch(ctx, q)
+	close(f.done)
+	return f.r, true, f.err
+}
+
+type responseFlight struct {
+	done chan struct{}
+	r    response
+	err  error
+}
+
+// fetch finds the mount of q's path and reads (KV v1, v2, any engine) or writes there.
+func (s *session) fetch(ctx context.Context, q request) (response, error) {
+	m, err := s.mountOf(ctx, q.path)
+	if err != nil {
+		return response{}, err
+	}
+	var (
+		data map[string]any
+		sec  *api.Secret
+		desc string // what was read, for messages: "secret/ci/ado version 2"
+	)
+	switch {
+	case m.version != 0 && len(q.params) > 0:
+		return response{}, fmt.Errorf("vault: %s is on %s: a KV read takes no parameter but ?version=N (patinject never writes to KV)", q.path, m)
+	case m.version == 2:
+		data, desc, err = s.readKV2(ctx, m, q)
+		if err != nil {
+			return response{}, err
+		}
+	case q.version != 0:
+		return response{}, fmt.Errorf("vault: ?version=%d needs a KV v2 mount; %s is on %s: %w", q.version, q.path, m, ErrKVVersion)
+	case len(q.params) > 0:
+		sec, err = s.client.Logical().WriteWithContext(ctx, q.path, writeData(q.params))
+		if err != nil {
+			return response{}, s.describe("write", q.path, lacks("update", q.path), err)
+		}
+		desc = q.path
+		if sec == nil || sec.Data == nil {
+			return response{}, fmt.Errorf("vault: write %s: the response has no data (is it an endpoint that returns a secret?)", q.path)
+		}
+		data = sec.Data
+	case m.version == 1:
+		kv, err := s.client.KVv1(strings.TrimSuffix(m.path, "/")).Get(ctx, strings.TrimPrefix(q.path, m.path))
+		if err != nil {
+			if statusOf(err) == 0 && isNotFound(err) {
+				return response{}, fmt.Errorf("vault: no secret at %s (%s): %w", q.path, m, ErrNotFound)
+			}
+			return response{}, s.describe("read", q.path, lacks("read", q.path), err)
+		}
+		sec, data, desc = kv.Raw, kv.Data, q.path
+	default:
+		sec, err = s.client.Logical().ReadWithContext(ctx, q.path)
+		if err != nil {
+			return response{}, s.describe("read", q.path, lacks("read", q.path), err)
+		}
+		if sec == nil || sec.Data == nil {
+			where := ""
+			if m.path != "" {
+				where = " (" + m.String() + ")"
+			}
+			return response{}, fmt.Errorf("vault: no secret at %s%s: %w", q.path, where, ErrNotFound)
+		}
+		data, desc = sec.Data, q.path
+	}
+
+	return response{data: data, sec: sec, desc: desc, at: time.Now()}, nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, api.ErrSecretNotFound) }
@@ -370,8 +426,7 @@ func render(v any) (string, error) {
 
 // leased returns how to give back the lease of sec, read at path, and registers nothing: the
 // resolver registers it.
-func (s *session) leased(sec *api.Secret, path string) secret.Resolved {
-	now := time.Now()
+func (s *session) leased(sec *api.Secret, path string, now time.Time) secret.Resolved {
 	var exp time.Time
 	if sec.LeaseDuration > 0 {
 		exp = now.Add(time.Duration(sec.LeaseDuration) * time.Second)

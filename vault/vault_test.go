@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -300,6 +301,32 @@ func TestPKILease(t *testing.T) {
 		// Vault revokes the leases of a revoked token lazily, soon after.
 		if !eventually(func() bool { return !f.leaseExists(t, acts[1].ID) }) {
 			t.Error("lease still alive after the run")
+		}
+	})
+	t.Run("fields of one write come from one response", func(t *testing.T) {
+		t.Parallel()
+		reg := &cleanup.Registry{}
+		src := f.source(t, map[string]string{"VAULT_TOKEN": f.srv.RootToken}, Login{}, reg)
+		r := secret.Resolver{Sources: map[string]secret.Source{"vault": src}, Registry: reg}
+		w := "vault://pki/issue/ci?common_name=pair.example.com"
+		got, err := r.Resolve(context.Background(), []secret.Request{
+			{Name: "CERT", Ref: mustRef(t, w+"#certificate")}, {Name: "KEY", Ref: mustRef(t, w+"#private_key")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tls.X509KeyPair([]byte(got[0].Value.Reveal()), []byte(got[1].Value.Reveal())); err != nil {
+			t.Errorf("certificate and key do not match: %v", err)
+		}
+		acts := reg.Actions()
+		if len(acts) != 1 || acts[0].Kind != KindLease || got[0].Expiry.IsZero() || !got[0].Expiry.Equal(got[1].Expiry) {
+			t.Fatalf("registry holds %+v, want one lease", acts)
+		}
+		if err := reg.Run(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if f.leaseExists(t, acts[0].ID) {
+			t.Error("lease alive after the run")
 		}
 	})
 	t.Run("a missing field gives the lease back at once", func(t *testing.T) {
