@@ -83,6 +83,7 @@ func (a *app) cli() *cli.App {
 					return nil
 				},
 			},
+			a.gitCredentialCommand(),
 		},
 	}
 }

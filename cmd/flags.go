@@ -90,6 +90,8 @@ func injectFlags() []cli.Flag {
 		list("npm", "npm registry `URL`"),
 		list("netrc", "a netrc entry for `HOST` (curl and other libcurl clients)"),
 		list("token-env", "the token exported as env var `NAME`"),
+		list("authorization-env", "the ready Authorization header value, Basic base64(user:token), exported as env var `NAME`"),
+		boolean("git-credential-helper", "git asks patinject for the token on each 401 (a credential helper) instead of sending a fixed header"),
 	)...)
 	return append(fs, sourceFlags()...)
 }

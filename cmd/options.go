@@ -32,6 +32,9 @@ type Options struct {
 	EnvFiles  []string
 	NotSecret []string
 
+	AuthorizationEnv    []string
+	GitCredentialHelper bool
+
 	AdoURL             string
 	AdoAccessToken     string
 	AdoAllowFullAccess bool
@@ -53,6 +56,9 @@ func optionsFrom(c *cli.Context) Options {
 		Secrets:   c.StringSlice("secret"),
 		EnvFiles:  c.StringSlice("env-file"),
 		NotSecret: c.StringSlice("not-secret"),
+
+		AuthorizationEnv:    c.StringSlice("authorization-env"),
+		GitCredentialHelper: c.Bool("git-credential-helper"),
 
 		AdoURL:             c.String("ado-url"),
 		AdoAccessToken:     c.String("ado-access-token"),
@@ -78,8 +84,8 @@ func (o *Options) validate() error {
 	if o.Token == "" && len(o.Secrets) == 0 && len(o.EnvFiles) == 0 {
 		return fmt.Errorf("nothing to inject: give --token, --secret or --env-file")
 	}
-	if o.Token == "" && len(o.Git)+len(o.NuGet)+len(o.Npm)+len(o.Netrc)+len(o.TokenEnv) > 0 {
-		return fmt.Errorf("--git, --nuget, --npm, --netrc and --token-env hand on the --token credential: give --token REF")
+	if o.Token == "" && len(o.Git)+len(o.NuGet)+len(o.Npm)+len(o.Netrc)+len(o.TokenEnv)+len(o.AuthorizationEnv) > 0 {
+		return fmt.Errorf("--git, --nuget, --npm, --netrc, --token-env and --authorization-env hand on the --token credential: give --token REF")
 	}
 	for _, s := range o.Secrets {
 		name, ref, ok := strings.Cut(s, "=")
@@ -90,7 +96,7 @@ func (o *Options) validate() error {
 			return fmt.Errorf("--secret %s: not a valid environment variable name (letters, digits, '_', not starting with a digit)", name)
 		}
 	}
-	for _, n := range append(append([]string{}, o.TokenEnv...), o.NotSecret...) {
+	for _, n := range append(append(append([]string{}, o.TokenEnv...), o.NotSecret...), o.AuthorizationEnv...) {
 		if !envName.MatchString(n) {
 			return fmt.Errorf("%q: not a valid environment variable name (letters, digits, '_', not starting with a digit)", n)
 		}
@@ -210,12 +216,14 @@ func injectConfig(o *Options, secrets []secret.Secret, dir string, lookup func(s
 	cfg := inject.Config{
 		Username: o.Username,
 		Git:      o.Git, NuGet: o.NuGet, Npm: o.Npm, Netrc: o.Netrc, TokenEnv: o.TokenEnv,
+		AuthorizationEnv: o.AuthorizationEnv, GitCredentialHelper: o.GitCredentialHelper,
 		Dir: dir, Lookup: lookup, Mode: mode,
 	}
 	for _, s := range secrets {
 		if s.Name == tokenName {
-			cfg.Token = s.Value
+			cfg.Token, cfg.TokenExpiry = s.Value, s.Expiry
 		}
 	}
+	toolSurroundings(&cfg)
 	return cfg
 }

@@ -1,0 +1,107 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/secret"
+)
+
+// gitCredentialCommand is the hidden `patinject git-credential [flags] get|store|erase` that git
+// runs as its credential helper when `run` or `inject` was given --git-credential-helper. Its
+// flags come from the helper line patinject wrote itself; the token comes from a variable or a
+// file in the private directory, never from argv.
+func (a *app) gitCredentialCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "git-credential",
+		Usage:     "git credential helper (git runs it; see --git-credential-helper)",
+		ArgsUsage: "get|store|erase",
+		Hidden:    true,
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "prefix", Usage: "answer for URLs under this `URL` prefix"},
+			&cli.StringFlag{Name: "username", Value: inject.DefaultUsername, Usage: "user `NAME` to answer with"},
+			&cli.StringFlag{Name: "password-env", Usage: "read the token from variable `NAME`"},
+			&cli.StringFlag{Name: "password-file", Usage: "read the token from `FILE`"},
+			&cli.Int64Flag{Name: "expiry", Usage: "the token's expiry, Unix `SECONDS`"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fmt.Errorf("git-credential: want one action, get, store or erase (git passes it)")
+			}
+			g := inject.GitCredential{
+				Prefixes: c.StringSlice("prefix"),
+				Username: c.String("username"),
+				Password: a.helperPassword(c.String("password-env"), c.String("password-file")),
+			}
+			if s := c.Int64("expiry"); s > 0 {
+				g.Expiry = time.Unix(s, 0)
+			}
+			return g.Serve(c.Args().First(), a.stdin, a.stdout)
+		},
+	}
+}
+
+func (a *app) helperPassword(env, file string) func() (secret.Value, error) {
+	return func() (secret.Value, error) {
+		switch {
+		case env != "":
+			v, ok := a.lookup(env)
+			if !ok || v == "" {
+				return secret.Value{}, fmt.Errorf("git-credential: %s is not set (git runs this helper outside the patinject run that set it?)", env)
+			}
+			return secret.NewValue(v), nil
+		case file != "":
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return secret.Value{}, fmt.Errorf("git-credential: reading the token: %w (was `patinject cleanup` already run?)", err)
+			}
+			return secret.NewValue(strings.TrimSuffix(string(b), "\n")), nil
+		}
+		return secret.Value{}, fmt.Errorf("git-credential: neither --password-env nor --password-file given")
+	}
+}
+
+// toolSurroundings fills in what the injectors learn from the machine rather than the flags:
+// the working directory (NuGet's config search), the path of this executable (the git
+// credential helper), and git's version (GIT_CONFIG_COUNT needs 2.31).
+func toolSurroundings(cfg *inject.Config) {
+	if wd, err := os.Getwd(); err == nil {
+		cfg.WorkDir = wd
+	}
+	if cfg.GitCredentialHelper {
+		if self, err := os.Executable(); err == nil {
+			if abs, err := filepath.Abs(self); err == nil {
+				cfg.Self = abs
+			}
+		}
+	}
+	if len(cfg.Git) > 0 {
+		cfg.GitVersion = gitVersion()
+	}
+}
+
+var gitVersionRe = regexp.MustCompile(`git version (\d+\.\d+(?:\.\d+)?)`)
+
+// gitVersion asks `git version`; "" when git is not found or says something else, which the
+// injector takes as a recent git.
+func gitVersion() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "git", "version").Output()
+	if err != nil {
+		return ""
+	}
+	if m := gitVersionRe.FindSubmatch(out); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
