@@ -1,0 +1,221 @@
+// Shared by index.js (execution) and post.js (postjobexecution): read the task's inputs, build a
+// clean environment for patinject, find or build the binary, run it. No dependencies, and no
+// azure-pipelines-task-lib: the task folder is uploaded as it is.
+//
+// The agent gives a Node task handler every secret of the job (SECRET_*), every service
+// connection's credentials (ENDPOINT_AUTH_*), secure file tickets and the inputs. task-lib hides
+// them from process.env when it loads; without it, a child would inherit them all. So the child
+// gets a copy of the environment without them, and the inputs as flags.
+'use strict';
+
+const cp = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+// Prefixes of what the agent hands to task handlers and patinject must not inherit.
+const SCRUBBED = ['SECRET_', 'ENDPOINT_AUTH_', 'SECUREFILE_TICKET_', 'VSTS_TASKVARIABLE_', 'INPUT_', 'PATINJECT_'];
+const SCRUBBED_NAMES = ['VSTS_SECRET_VARIABLES'];
+
+// The job's own access token, as the agent hands it to tasks (protocols.md 3.3).
+const JOB_TOKEN = 'ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN';
+
+// Inputs and the flags they become. A scalar goes to the child as its PATINJECT_* variable; a
+// multi-line input, one item a line, as repeated flags (a reference may hold the comma that
+// PATINJECT_* lists split on). Items are references, URLs and names: never values.
+const INPUTS = [
+  ['token', 'token', 'scalar'],
+  ['username', 'username', 'scalar'],
+  ['git', 'git', 'list'],
+  ['nuget', 'nuget', 'list'],
+  ['npm', 'npm', 'list'],
+  ['netrc', 'netrc', 'list'],
+  ['tokenEnv', 'token-env', 'list'],
+  ['authorizationEnv', 'authorization-env', 'list'],
+  ['gitCredentialHelper', 'git-credential-helper', 'bool'],
+  ['secrets', 'secret', 'list'],
+  ['envFile', 'env-file', 'list'],
+  ['notSecret', 'not-secret', 'list'],
+  ['asFile', 'as-file', 'list'],
+  ['state', 'state', 'scalar'],
+];
+
+// Inputs that the post-job cleanup needs too: how to reach the services to revoke.
+const SOURCE_INPUTS = [
+  ['adoUrl', 'ado-url', 'scalar'],
+  ['adoAccessToken', 'ado-access-token', 'scalar'],
+  ['adoAllowFullAccess', 'ado-allow-full-access', 'bool'],
+  ['vaultAuth', 'vault-auth', 'scalar'],
+  ['vaultAuthPath', 'vault-auth-path', 'scalar'],
+  ['vaultRole', 'vault-role', 'scalar'],
+  ['vaultRoleId', 'vault-role-id', 'scalar'],
+  ['vaultSecretId', 'vault-secret-id', 'scalar'],
+  ['vaultJwt', 'vault-jwt', 'scalar'],
+  ['vaultJwtAudience', 'vault-jwt-audience', 'scalar'],
+  ['vaultAzureServiceConnection', 'vault-azure-service-connection', 'scalar'],
+  ['strictCleanup', 'strict-cleanup', 'bool'],
+  ['debug', 'debug', 'bool'],
+];
+
+// input reads an input as the agent passes it: INPUT_ and the name with '.' and ' ' as '_',
+// upper-cased (task-lib getInput).
+function input(name) {
+  const v = process.env['INPUT_' + name.replace(/\./g, '_').replace(/ /g, '_').toUpperCase()] || '';
+  return v.trim();
+}
+
+function inputBool(name) {
+  return /^true$/i.test(input(name));
+}
+
+function lines(v) {
+  return v.split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function envName(flag) {
+  return 'PATINJECT_' + flag.toUpperCase().replace(/-/g, '_');
+}
+
+// cleanEnv is the handler's environment less what the agent hands only to tasks. The job's
+// access token is passed on, as SYSTEM_ACCESSTOKEN, only when an input asks for it.
+function cleanEnv() {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (SCRUBBED.some((p) => k.toUpperCase().startsWith(p)) || SCRUBBED_NAMES.includes(k.toUpperCase())) continue;
+    env[k] = v;
+  }
+  const wantsToken = inputBool('systemAccessToken') || input('vaultAzureServiceConnection') !== '';
+  const jobToken = process.env[JOB_TOKEN] || '';
+  if (wantsToken) {
+    if (jobToken === '') {
+      throw new Error('the job\'s access token is not available to the task (is the job authorized to use it?)');
+    }
+    env.SYSTEM_ACCESSTOKEN = jobToken;
+  }
+  return env;
+}
+
+// childSetup turns the inputs in table into argv and a clean environment for patinject.
+function childSetup(table) {
+  const env = cleanEnv();
+  const args = [];
+  for (const [name, flag, kind] of table) {
+    const v = input(name);
+    if (v === '') continue;
+    if (kind === 'list') {
+      for (const item of lines(v)) args.push('--' + flag, item);
+    } else if (kind === 'bool') {
+      if (!/^(true|false)$/i.test(v)) throw new Error(`input ${name}: want true or false`);
+      env[envName(flag)] = v.toLowerCase();
+    } else {
+      env[envName(flag)] = v;
+    }
+  }
+  return { args, env };
+}
+
+function isExecutable(p) {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch (e) {
+    return false;
+  }
+}
+
+function onPath(name) {
+  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const p = path.join(dir, name);
+    if (isExecutable(p)) return p;
+  }
+  return null;
+}
+
+const EXE = process.platform === 'win32' ? 'patinject.exe' : 'patinject';
+
+// builtPath is where index.js builds patinject when none is found; post.js finds it there.
+function builtPath() {
+  return path.join(process.env.AGENT_TEMPDIRECTORY || os.tmpdir(), 'patinject-bin', EXE);
+}
+
+// moduleRoot finds patinject's source above this folder (the task used from a checkout of the
+// repository), or null.
+function moduleRoot() {
+  let dir = __dirname;
+  for (;;) {
+    try {
+      if (/^module github\.com\/patinject\/patinject\s*$/m.test(fs.readFileSync(path.join(dir, 'go.mod'), 'utf8'))) return dir;
+    } catch (e) { /* not here */ }
+    const up = path.dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+// findOrBuild returns the patinject to run, saying which: on PATH (a pinned release or go
+// install), bundled with the task (bin/<platform>-<arch>/), built earlier in this job, else
+// built now from source with the agent's go.
+function findOrBuild(log) {
+  const found = onPath(EXE);
+  if (found) {
+    log(`patinject: using ${found} (found on PATH)`);
+    return found;
+  }
+  const bundled = path.join(__dirname, 'bin', `${process.platform}-${process.arch}`, EXE);
+  if (isExecutable(bundled)) {
+    log(`patinject: using ${bundled} (bundled with the task)`);
+    return bundled;
+  }
+  const built = builtPath();
+  if (isExecutable(built)) {
+    log(`patinject: using ${built} (built from source earlier in this job)`);
+    return built;
+  }
+  const src = moduleRoot();
+  if (!src || !onPath(process.platform === 'win32' ? 'go.exe' : 'go')) {
+    throw new Error('patinject is not on PATH, not bundled with the task, and cannot be built here (needs go on PATH and the source); ' +
+      'install it in an earlier step (go install github.com/patinject/patinject/cmd/patinject@VERSION)');
+  }
+  log(`patinject: not on PATH; building it from ${src} with go into ${built}`);
+  fs.mkdirSync(path.dirname(built), { recursive: true, mode: 0o700 });
+  const r = cp.spawnSync('go', ['build', '-trimpath', '-o', built, './cmd/patinject'], { cwd: src, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.error || r.status !== 0) {
+    throw new Error('building patinject failed' + (r.error ? ': ' + r.error.message : ` (go exited ${r.status})`));
+  }
+  log(`patinject: using ${built} (built from source)`);
+  return built;
+}
+
+// run starts patinject on the handler's stdout and stderr, where the agent reads logging
+// commands, and returns its exit code.
+function run(bin, args, env) {
+  const r = cp.spawnSync(bin, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.error) throw new Error(`running ${bin}: ${r.error.message}`);
+  if (r.signal) return 128 + (os.constants.signals[r.signal] || 0);
+  return r.status;
+}
+
+function escapeData(s) {
+  return s.replace(/%/g, '%AZP25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+// finish sets the task's result from patinject's exit code.
+function finish(code, what) {
+  if (code === 0) {
+    process.stdout.write(`##vso[task.complete result=Succeeded;]${escapeData(what + ' done')}${os.EOL}`);
+    return;
+  }
+  process.stdout.write(`##vso[task.complete result=Failed;]${escapeData(`${what} failed (exit ${code})`)}${os.EOL}`);
+  process.exitCode = 1;
+}
+
+// fail reports an error of the wrapper itself and fails the task.
+function fail(err) {
+  const msg = escapeData(String(err && err.message ? err.message : err));
+  process.stdout.write(`##vso[task.logissue type=error;]patinject: ${msg}${os.EOL}`);
+  process.stdout.write(`##vso[task.complete result=Failed;]${msg}${os.EOL}`);
+  process.exitCode = 1;
+}
+
+module.exports = { INPUTS, SOURCE_INPUTS, SCRUBBED, input, childSetup, findOrBuild, run, finish, fail };
