@@ -87,7 +87,7 @@ type Claims struct {
 func CheckAccessToken(v secret.Value, now time.Time) (Claims, error) {
 	parts := strings.Split(strings.TrimSpace(v.Reveal()), ".")
 	if len(parts) != 3 {
-		return Claims{}, fmt.Errorf("the access token is not a Microsoft Entra access token (a JWT: three parts separated by dots), as %s prints; a PAT cannot mint PATs", azGetToken)
+		return Claims{}, fmt.Errorf("the access token is not a Microsoft Entra access token (a JWT, as az account get-access-token prints); a PAT cannot mint PATs")
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {

@@ -67,6 +67,7 @@ func sourceFlags() []cli.Flag {
 		str("vault-secret-id", "AppRole secret id (`REF`)"),
 		str("vault-jwt", "the `JWT` (a REF) for jwt auth; default: the CI platform's own ID token"),
 		str("vault-jwt-audience", "`AUDIENCE` asked of the CI platform's ID token"),
+		str("vault-azure-service-connection", "Azure Pipelines service connection `ID` whose ID token jwt login uses"),
 	)...)
 	fs = append(fs, withCategory(catSecrets,
 		boolean("strict-cleanup", "exit 123 when a revocation or removal fails (default: warn)"),

@@ -17,6 +17,7 @@ import (
 // VaultOptions say how to log in to Vault.
 type VaultOptions struct {
 	Auth, AuthPath, Role, RoleID, SecretID, JWT, JWTAudience string
+	AzureServiceConnection                                   string
 }
 
 // Options are the flags of `run` and `inject`, read once and validated in one place.
@@ -64,13 +65,14 @@ func optionsFrom(c *cli.Context) Options {
 		AdoAccessToken:     c.String("ado-access-token"),
 		AdoAllowFullAccess: c.Bool("ado-allow-full-access"),
 		Vault: VaultOptions{
-			Auth:        c.String("vault-auth"),
-			AuthPath:    c.String("vault-auth-path"),
-			Role:        c.String("vault-role"),
-			RoleID:      c.String("vault-role-id"),
-			SecretID:    c.String("vault-secret-id"),
-			JWT:         c.String("vault-jwt"),
-			JWTAudience: c.String("vault-jwt-audience"),
+			Auth:                   c.String("vault-auth"),
+			AuthPath:               c.String("vault-auth-path"),
+			Role:                   c.String("vault-role"),
+			RoleID:                 c.String("vault-role-id"),
+			SecretID:               c.String("vault-secret-id"),
+			JWT:                    c.String("vault-jwt"),
+			JWTAudience:            c.String("vault-jwt-audience"),
+			AzureServiceConnection: c.String("vault-azure-service-connection"),
 		},
 		Strict: c.Bool("strict-cleanup"),
 		Debug:  c.Bool("debug"),

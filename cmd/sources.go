@@ -11,16 +11,20 @@ import (
 	"github.com/patinject/patinject/source/filesrc"
 )
 
-// sources builds one source per scheme. A new source is one line here.
-func (a *app) sources(o *Options, log *slog.Logger) map[string]secret.Source {
+// sources builds one source per scheme. A new source is one line here. reg is where a source
+// registers what is not tied to one reference (the vault source's login token).
+func (a *app) sources(o *Options, reg *cleanup.Registry, log *slog.Logger) map[string]secret.Source {
 	return map[string]secret.Source{
-		"env":  &envsrc.Source{Lookup: a.lookup},
-		"file": filesrc.Source{},
+		"env":   &envsrc.Source{Lookup: a.lookup},
+		"file":  filesrc.Source{},
+		"vault": a.vaultSource(o, reg, log),
+
+		"ado-pat": a.adoPatSource(o, reg, log),
 	}
 }
 
 func (a *app) resolver(o *Options, reg *cleanup.Registry, log *slog.Logger) *secret.Resolver {
-	return &secret.Resolver{Sources: a.sources(o, log), Registry: reg, Log: log}
+	return &secret.Resolver{Sources: a.sources(o, reg, log), Registry: reg, Log: log}
 }
 
 // undoers take back, by kind, the actions that `inject` recorded in its state file, so that
@@ -32,8 +36,12 @@ func (a *app) undoers(o *Options, log *slog.Logger) map[string]func(context.Cont
 		}
 		return nil
 	}
+	vaultUndo := a.vaultUndo(o, log)
 	return map[string]func(context.Context, cleanup.Action) error{
-		"dir":  remove,
-		"file": remove,
+		"dir":         remove,
+		"file":        remove,
+		"vault-lease": vaultUndo,
+		"vault-token": vaultUndo,
+		"ado-pat":     a.adoPatUndo(o, log),
 	}
 }

@@ -79,7 +79,7 @@ func (l Login) Validate() error {
 
 // login logs the session in. With a token it only takes the token; with any other method it
 // logs in and, when reg is given, registers the revocation of the new token there at once.
-func (s *session) login(ctx context.Context, l Login, env func(string) (string, bool), reg *cleanup.Registry) error {
+func (s *session) login(ctx context.Context, l Login, env func(string) (string, bool), reg *cleanup.Registry) (err error) {
 	if err := l.Validate(); err != nil {
 		return err
 	}
@@ -106,7 +106,6 @@ func (s *session) login(ctx context.Context, l Login, env func(string) (string, 
 		}
 		return v.Reveal(), nil
 	}
-	var err error
 	switch l.method() {
 	case MethodAppRole:
 		if body["role_id"], err = get("role id", l.RoleID); err != nil {
@@ -131,7 +130,8 @@ func (s *session) login(ctx context.Context, l Login, env func(string) (string, 
 	path := "auth/" + l.mount() + "/login"
 	where := fmt.Sprintf("%s at auth/%s", l.method(), l.mount())
 	s.client.ClearToken()
-	sec, err := s.client.Logical().WriteWithContext(ctx, path, body)
+	// Seen through even when cancelled, so that a token made is a token known and revoked.
+	sec, err := s.client.Logical().WriteWithContext(context.WithoutCancel(ctx), path, body)
 	clear(body)
 	if err != nil {
 		if e := s.common(err); e != nil {
@@ -166,6 +166,11 @@ func (s *session) login(ctx context.Context, l Login, env func(string) (string, 
 	ttl := time.Duration(sec.Auth.LeaseDuration) * time.Second
 	s.log.Debug("vault: logged in", "method", l.method(), "path", "auth/"+l.mount(), "accessor", s.accessor, "ttl", ttl)
 	if reg != nil {
+		defer func() {
+			if err == nil {
+				err = ctx.Err()
+			}
+		}()
 		reg.Add(s.tokenAction(l, ttl), func(ctx context.Context) error {
 			if err := retry(ctx, s.revokeSelf); err != nil {
 				return s.describe("revoke the login token", "accessor "+s.accessor, lacks("update", "auth/token/revoke-self"), err)

@@ -292,7 +292,9 @@ func (s *session) fetch(ctx context.Context, q request) (response, error) {
 	case q.version != 0:
 		return response{}, fmt.Errorf("vault: ?version=%d needs a KV v2 mount; %s is on %s: %w", q.version, q.path, m, ErrKVVersion)
 	case len(q.params) > 0:
-		sec, err = s.client.Logical().WriteWithContext(ctx, q.path, writeData(q.params))
+		// A write may mint and lease: once sent it is seen through, cancelled or not, so that
+		// its lease is known and can be revoked (the client's timeout still bounds it).
+		sec, err = s.client.Logical().WriteWithContext(context.WithoutCancel(ctx), q.path, writeData(q.params))
 		if err != nil {
 			return response{}, s.describe("write", q.path, lacks("update", q.path), err)
 		}
@@ -311,7 +313,8 @@ func (s *session) fetch(ctx context.Context, q request) (response, error) {
 		}
 		sec, data, desc = kv.Raw, kv.Data, q.path
 	default:
-		sec, err = s.client.Logical().ReadWithContext(ctx, q.path)
+		// A read of a dynamic engine leases: seen through like a write.
+		sec, err = s.client.Logical().ReadWithContext(context.WithoutCancel(ctx), q.path)
 		if err != nil {
 			return response{}, s.describe("read", q.path, lacks("read", q.path), err)
 		}

@@ -1,0 +1,214 @@
+package cmd_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/patinject/patinject/cmd"
+	"github.com/patinject/patinject/internal/testpeer/vaultserver"
+)
+
+// End to end against a real Vault dev server: patinject logs in with AppRole, reads a KV secret
+// and a leased certificate, hands them to the command, redacts them, and at the end revokes the
+// lease and the token it logged in with.
+
+const vaultPAT = "vault-pat-0123456789abcdef"
+
+type vaultFixture struct {
+	srv              *vaultserver.Server
+	roleID, secretID string
+}
+
+func startVault(t *testing.T) vaultFixture {
+	t.Helper()
+	srv := vaultserver.Start(t)
+	c := srv.Client(t)
+	ctx := context.Background()
+	check := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(c.KVv2("secret").Put(ctx, "ci/ado", map[string]any{"pat": vaultPAT, "user": "ci-bot"}))
+	check(nil, c.Sys().MountWithContext(ctx, "pki", &api.MountInput{Type: "pki", Config: api.MountConfigInput{MaxLeaseTTL: "24h"}}))
+	check(c.Logical().Write("pki/root/generate/internal", map[string]any{"common_name": "patinject test CA", "ttl": "24h"}))
+	check(c.Logical().Write("pki/roles/ci", map[string]any{"allow_any_name": true, "generate_lease": true, "ttl": "1h", "key_type": "ec", "key_bits": 256}))
+	check(nil, c.Sys().PutPolicyWithContext(ctx, "ci", `
+path "secret/data/ci/*" { capabilities = ["read"] }
+path "pki/issue/ci" { capabilities = ["update"] }
+path "sys/leases/revoke" { capabilities = ["update"] }
+path "auth/token/revoke-accessor" { capabilities = ["update"] }
+`))
+	check(nil, c.Sys().EnableAuthWithOptionsWithContext(ctx, "approle", &api.EnableAuthOptions{Type: "approle"}))
+	check(c.Logical().Write("auth/approle/role/ci", map[string]any{"token_policies": []string{"ci"}, "token_ttl": "10m"}))
+	rid, err := c.Logical().Read("auth/approle/role/ci/role-id")
+	check(nil, err)
+	sid, err := c.Logical().Write("auth/approle/role/ci/secret-id", nil)
+	check(nil, err)
+	return vaultFixture{srv: srv, roleID: rid.Data["role_id"].(string), secretID: sid.Data["secret_id"].(string)}
+}
+
+// vaultEnv sets the environment patinject runs in: the Vault address, no token (it logs in), the
+// AppRole credentials as variables, and a HOME of its own.
+func (f vaultFixture) vaultEnv(t *testing.T) {
+	t.Setenv("VAULT_ADDR", f.srv.Addr)
+	t.Setenv("VAULT_TOKEN", "")
+	t.Setenv("VAULT_NAMESPACE", "")
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("ROLE_ID", f.roleID)
+	t.Setenv("SECRET_ID", f.secretID)
+}
+
+func (f vaultFixture) liveLeases(t *testing.T) []any {
+	t.Helper()
+	s, err := f.srv.Client(t).Logical().List("sys/leases/lookup/pki/issue/ci/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s == nil {
+		return nil
+	}
+	keys, _ := s.Data["keys"].([]any)
+	return keys
+}
+
+// liveLogins counts the live tokens that AppRole issued.
+func (f vaultFixture) liveLogins(t *testing.T) int {
+	t.Helper()
+	c := f.srv.Client(t)
+	s, err := c.Logical().List("auth/token/accessors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, k := range s.Data["keys"].([]any) {
+		info, err := c.Logical().Write("auth/token/lookup-accessor", map[string]any{"accessor": k})
+		if err == nil && info != nil && info.Data["path"] == "auth/approle/login" {
+			n++
+		}
+	}
+	return n
+}
+
+var vaultLogin = []string{"--vault-auth", "approle", "--vault-role-id", "env:ROLE_ID", "--vault-secret-id", "env:SECRET_ID"}
+
+func TestRunWithVault(t *testing.T) {
+	f := startVault(t)
+	f.vaultEnv(t)
+	dir := t.TempDir()
+	cert := "vault://pki/issue/ci?common_name=build.example.com"
+	args := append([]string{"patinject", "run"}, vaultLogin...)
+	args = append(args,
+		"--secret", "PAT=vault://secret/ci/ado#pat",
+		"--secret", "CERT="+cert+"#certificate",
+		"--secret", "KEY="+cert+"#private_key",
+		"--", "sh", "-c", `printf %s "$PAT" > pat.out; printf %s "$KEY" > key.out; echo "pat=$PAT"; printf '%s\n' "$CERT" | head -n 2; echo "done"`)
+	var out, errb bytes.Buffer
+	chdir(t, dir)
+	code := cmd.Main(args, strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "pat.out")); string(got) != vaultPAT {
+		t.Errorf("CMD got PAT %q, want %q", got, vaultPAT)
+	}
+	key, _ := os.ReadFile(filepath.Join(dir, "key.out"))
+	if !strings.HasPrefix(string(key), "-----BEGIN EC PRIVATE KEY-----") {
+		t.Errorf("CMD got no private key: %.30q", key)
+	}
+	// Each line of a multi-line value is redacted, the PEM armour included.
+	want := "pat=***\n***\n***\ndone\n"
+	if out.String() != want {
+		t.Errorf("stdout %q, want %q", out.String(), want)
+	}
+	for _, s := range []string{vaultPAT, f.secretID, string(key)} {
+		if strings.Contains(out.String()+errb.String(), s) {
+			t.Errorf("a secret reached patinject's output:\n%s%s", out.String(), errb.String())
+		}
+	}
+	if left := f.liveLeases(t); len(left) != 0 {
+		t.Errorf("leases alive after the run: %v", left)
+	}
+	if n := f.liveLogins(t); n != 0 {
+		t.Errorf("%d login tokens alive after the run", n)
+	}
+}
+
+func TestRunWithVaultFailsLeavingNothing(t *testing.T) {
+	f := startVault(t)
+	f.vaultEnv(t)
+	chdir(t, t.TempDir())
+	args := append([]string{"patinject", "run"}, vaultLogin...)
+	args = append(args,
+		"--secret", "CERT=vault://pki/issue/ci?common_name=build.example.com#certificate",
+		"--secret", "PAT=vault://secret/ci/ado#pwd",
+		"--", "sh", "-c", "echo should not run")
+	var out, errb bytes.Buffer
+	code := cmd.Main(args, strings.NewReader(""), &out, &errb)
+	want := `patinject: --secret PAT (vault://secret/ci/ado#pwd): vault: secret/ci/ado has no field "pwd" (fields: pat, user)`
+	if code != 125 || !strings.Contains(errb.String(), want) || out.Len() != 0 {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 125 and %q", code, out.String(), errb.String(), want)
+	}
+	if strings.Contains(errb.String(), vaultPAT) {
+		t.Errorf("the error carries a value: %s", errb.String())
+	}
+	if left := f.liveLeases(t); len(left) != 0 {
+		t.Errorf("leases alive after the failure: %v", left)
+	}
+	if n := f.liveLogins(t); n != 0 {
+		t.Errorf("%d login tokens alive after the failure", n)
+	}
+}
+
+// inject leaves the lease and its login token alive for the later steps of the job; cleanup logs
+// in again with the same flags and revokes both, and its own token.
+func TestInjectThenCleanupWithVault(t *testing.T) {
+	f := startVault(t)
+	f.vaultEnv(t)
+	dir := t.TempDir()
+	chdir(t, dir)
+	state, dotenv := filepath.Join(dir, "state.json"), filepath.Join(dir, "ci.env")
+	args := append([]string{"patinject", "inject", "--platform", "local", "--dotenv", dotenv, "--state", state}, vaultLogin...)
+	args = append(args, "--secret", "CERT=vault://pki/issue/ci?common_name=build.example.com#certificate")
+	var out, errb bytes.Buffer
+	if code := cmd.Main(args, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("inject: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	st, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`"kind": "vault-token"`, `"kind": "vault-lease"`, `"manual": "vault lease revoke pki/issue/ci/`} {
+		if !strings.Contains(strings.ReplaceAll(string(st), `":"`, `": "`), w) {
+			t.Errorf("state file lacks %s:\n%s", w, st)
+		}
+	}
+	if len(f.liveLeases(t)) != 1 || f.liveLogins(t) != 1 {
+		t.Fatalf("after inject: %d leases, %d login tokens alive; want 1 and 1 for the later steps", len(f.liveLeases(t)), f.liveLogins(t))
+	}
+
+	args = append([]string{"patinject", "cleanup", "--platform", "local", "--state", state}, vaultLogin...)
+	out.Reset()
+	errb.Reset()
+	if code := cmd.Main(args, strings.NewReader(""), &out, &errb); code != 0 || errb.Len() != 0 {
+		t.Fatalf("cleanup: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	if left := f.liveLeases(t); len(left) != 0 {
+		t.Errorf("leases alive after cleanup: %v", left)
+	}
+	if n := f.liveLogins(t); n != 0 {
+		t.Errorf("%d login tokens alive after cleanup (inject's and cleanup's own must be revoked)", n)
+	}
+}
+
+func chdir(t *testing.T, dir string) {
+	t.Helper()
+	t.Chdir(dir)
+}
