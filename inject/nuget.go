@@ -17,9 +17,12 @@ import (
 
 // NuGet: the channels NuGet documents, in the order it consults them on a 401.
 //
-//   - NuGetPackageSourceCredentials_<source name> = Username=USER;Password=TOKEN, a secret
-//     variable, for every source whose name can be a variable name (letters, digits, '_', '-',
-//     '.'). The name is the one given (--nuget NAME=URL), else the name the user's NuGet.Config
+//   - NuGetPackageSourceCredentials_<source name> =
+//     Username=USER;Password=TOKEN;ValidAuthenticationTypes=basic, a secret variable, for every
+//     source whose name can be a variable name (letters, digits, '_', '-', '.'). NuGet.exe 5.8
+//     reads the ValidAuthenticationTypes field (verified; older clients would take it as part of
+//     the password), and basic keeps a server that also offers NTLM or Negotiate (Azure DevOps
+//     Server) from being answered with those. The name is the one given (--nuget NAME=URL), else the name the user's NuGet.Config
 //     files give the URL (the working directory upward, then ~/.nuget/NuGet/NuGet.Config, where
 //     dotnet looks, and ~/.config/NuGet/NuGet.Config, where NuGet.exe on mono looks).
 //   - A NuGet.Config in the private directory, named by PATINJECT_NUGET_CONFIG, when a source is
@@ -84,7 +87,7 @@ func nugetPlan(c Config) (Plan, error) {
 				needFile = true
 				continue
 			}
-			v := secret.NewValue("Username=" + user + ";Password=" + c.Token.Reveal())
+			v := secret.NewValue("Username=" + user + ";Password=" + c.Token.Reveal() + ";ValidAuthenticationTypes=basic")
 			p.Env = append(p.Env, EnvVar{Name: "NuGetPackageSourceCredentials_" + name, Value: v, Secret: true})
 			p.Masks = append(p.Masks, v)
 		}

@@ -46,7 +46,7 @@ func TestNuGetPlan(t *testing.T) {
 	theirs := `{"endpointCredentials":[{"endpoint":"https://keep.example/index.json","password":"theirs"},{"endpoint":"https://team.example/v3/index.json/","password":"replaced"}]}`
 	withEndpoints := map[string]string{"HOME": home, "VSS_NUGET_EXTERNAL_FEED_ENDPOINTS": theirs, "ARTIFACTS_CREDENTIALPROVIDER_EXTERNAL_FEED_ENDPOINTS": theirs}
 	const adoURL = "https://pkgs.dev.azure.com/contoso/_packaging/feed/nuget/v3/index.json"
-	cred := "Username=ci;Password=" + testToken
+	cred := "Username=ci;Password=" + testToken + ";ValidAuthenticationTypes=basic"
 	tests := []struct {
 		name         string
 		c            Config
