@@ -226,4 +226,3 @@ func decodeBasic(s string) string {
 	}
 	return out.String()
 }
-

@@ -2,7 +2,6 @@ package inject
 
 import (
 	"fmt"
-	"html"
 	"strings"
 	"time"
 
@@ -127,6 +126,6 @@ func SummaryMarkdown(title string, rows []SummaryRow) string {
 
 func mdCell(s string) string {
 	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	s = html.EscapeString(s)
-	return strings.NewReplacer("|", `\|`, "`", "&#96;", "[", `\[`, "]", `\]`, "*", `\*`, "_", `\_`).Replace(s)
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;",
+		"|", `\|`, "`", "&#96;", "[", `\[`, "]", `\]`, "*", `\*`, "_", `\_`).Replace(s)
 }
