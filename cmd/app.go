@@ -75,6 +75,7 @@ func (a *app) cli() *cli.App {
 			},
 			a.injectCommand(),
 			a.cleanupCommand(),
+			a.patsCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version, commit and Go version",
