@@ -28,31 +28,96 @@ type vaultFixture struct {
 func startVault(t *testing.T) vaultFixture {
 	t.Helper()
 	srv := vaultserver.Start(t)
-	c := srv.Client(t)
-	ctx := context.Background()
-	check := func(_ any, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+	c, err := srv.RootClient()
+	if err != nil {
+		t.Fatal(err)
 	}
-	check(c.KVv2("secret").Put(ctx, "ci/ado", map[string]any{"pat": vaultPAT, "user": "ci-bot"}))
-	check(nil, c.Sys().MountWithContext(ctx, "pki", &api.MountInput{Type: "pki", Config: api.MountConfigInput{MaxLeaseTTL: "24h"}}))
-	check(c.Logical().Write("pki/root/generate/internal", map[string]any{"common_name": "patinject test CA", "ttl": "24h"}))
-	check(c.Logical().Write("pki/roles/ci", map[string]any{"allow_any_name": true, "generate_lease": true, "ttl": "1h", "key_type": "ec", "key_bits": 256}))
-	check(nil, c.Sys().PutPolicyWithContext(ctx, "ci", `
+	seed, err := seedVault(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vaultFixture{srv: srv, roleID: seed.roleID, secretID: seed.secretID}
+}
+
+type vaultSeed struct{ roleID, secretID, readToken string }
+
+// seedVault sets up what the tests and stories read: KV v2 secret/ci/ado, KV v1 kv1/ci/ado, PKI
+// issuing leased certificates at pki/issue/ci, AppRole role ci, and a token of policy ci.
+func seedVault(c *api.Client) (vaultSeed, error) {
+	ctx := context.Background()
+	var seed vaultSeed
+	steps := []func() error{
+		func() error {
+			_, err := c.KVv2("secret").Put(ctx, "ci/ado", map[string]any{"pat": vaultPAT + "-v1", "user": "ci-bot"})
+			return err
+		},
+		func() error {
+			_, err := c.KVv2("secret").Put(ctx, "ci/ado", map[string]any{"pat": vaultPAT, "user": "ci-bot"})
+			return err
+		},
+		func() error {
+			_, err := c.KVv2("secret").Put(ctx, "other/x", map[string]any{"k": "not-for-ci-0123456789"})
+			return err
+		},
+		func() error {
+			return c.Sys().MountWithContext(ctx, "kv1", &api.MountInput{Type: "kv", Options: map[string]string{"version": "1"}})
+		},
+		func() error { return c.KVv1("kv1").Put(ctx, "ci/ado", map[string]any{"pat": vaultPAT + "-kv1"}) },
+		func() error {
+			return c.Sys().MountWithContext(ctx, "pki", &api.MountInput{Type: "pki", Config: api.MountConfigInput{MaxLeaseTTL: "24h"}})
+		},
+		func() error {
+			_, err := c.Logical().Write("pki/root/generate/internal", map[string]any{"common_name": "patinject test CA", "ttl": "24h"})
+			return err
+		},
+		func() error {
+			_, err := c.Logical().Write("pki/roles/ci", map[string]any{"allow_any_name": true, "generate_lease": true, "ttl": "1h", "key_type": "ec", "key_bits": 256})
+			return err
+		},
+		func() error {
+			return c.Sys().PutPolicyWithContext(ctx, "ci", `
 path "secret/data/ci/*" { capabilities = ["read"] }
+path "kv1/ci/*" { capabilities = ["read"] }
 path "pki/issue/ci" { capabilities = ["update"] }
 path "sys/leases/revoke" { capabilities = ["update"] }
 path "auth/token/revoke-accessor" { capabilities = ["update"] }
-`))
-	check(nil, c.Sys().EnableAuthWithOptionsWithContext(ctx, "approle", &api.EnableAuthOptions{Type: "approle"}))
-	check(c.Logical().Write("auth/approle/role/ci", map[string]any{"token_policies": []string{"ci"}, "token_ttl": "10m"}))
-	rid, err := c.Logical().Read("auth/approle/role/ci/role-id")
-	check(nil, err)
-	sid, err := c.Logical().Write("auth/approle/role/ci/secret-id", nil)
-	check(nil, err)
-	return vaultFixture{srv: srv, roleID: rid.Data["role_id"].(string), secretID: sid.Data["secret_id"].(string)}
+`)
+		},
+		func() error {
+			return c.Sys().EnableAuthWithOptionsWithContext(ctx, "approle", &api.EnableAuthOptions{Type: "approle"})
+		},
+		func() error {
+			_, err := c.Logical().Write("auth/approle/role/ci", map[string]any{"token_policies": []string{"ci"}, "token_ttl": "10m"})
+			return err
+		},
+		func() error {
+			s, err := c.Logical().Read("auth/approle/role/ci/role-id")
+			if err == nil {
+				seed.roleID = s.Data["role_id"].(string)
+			}
+			return err
+		},
+		func() error {
+			s, err := c.Logical().Write("auth/approle/role/ci/secret-id", nil)
+			if err == nil {
+				seed.secretID = s.Data["secret_id"].(string)
+			}
+			return err
+		},
+		func() error {
+			s, err := c.Logical().Write("auth/token/create", map[string]any{"policies": []string{"ci"}, "ttl": "1h"})
+			if err == nil {
+				seed.readToken = s.Auth.ClientToken
+			}
+			return err
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return vaultSeed{}, err
+		}
+	}
+	return seed, nil
 }
 
 // vaultEnv sets the environment patinject runs in: the Vault address, no token (it logs in), the
@@ -66,26 +131,51 @@ func (f vaultFixture) vaultEnv(t *testing.T) {
 	t.Setenv("SECRET_ID", f.secretID)
 }
 
-func (f vaultFixture) liveLeases(t *testing.T) []any {
+func (f vaultFixture) liveLeases(t *testing.T) []string {
 	t.Helper()
-	s, err := f.srv.Client(t).Logical().List("sys/leases/lookup/pki/issue/ci/")
+	c, err := f.srv.RootClient()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s == nil {
-		return nil
+	ids, err := liveLeases(c, "pki/issue/ci/")
+	if err != nil {
+		t.Fatal(err)
 	}
+	return ids
+}
+
+func (f vaultFixture) liveLogins(t *testing.T) int {
+	t.Helper()
+	c, err := f.srv.RootClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := liveLogins(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// liveLeases lists the live leases under prefix.
+func liveLeases(c *api.Client, prefix string) ([]string, error) {
+	s, err := c.Logical().List("sys/leases/lookup/" + prefix)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	var ids []string
 	keys, _ := s.Data["keys"].([]any)
-	return keys
+	for _, k := range keys {
+		ids = append(ids, k.(string))
+	}
+	return ids, nil
 }
 
 // liveLogins counts the live tokens that AppRole issued.
-func (f vaultFixture) liveLogins(t *testing.T) int {
-	t.Helper()
-	c := f.srv.Client(t)
+func liveLogins(c *api.Client) (int, error) {
 	s, err := c.Logical().List("auth/token/accessors")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	n := 0
 	for _, k := range s.Data["keys"].([]any) {
@@ -94,7 +184,7 @@ func (f vaultFixture) liveLogins(t *testing.T) int {
 			n++
 		}
 	}
-	return n
+	return n, nil
 }
 
 var vaultLogin = []string{"--vault-auth", "approle", "--vault-role-id", "env:ROLE_ID", "--vault-secret-id", "env:SECRET_ID"}

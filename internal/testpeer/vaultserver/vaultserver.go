@@ -48,6 +48,10 @@ func Start(tb testing.TB) *Server {
 	return s
 }
 
+// New starts a dev server of the binary bin; the caller stops it. For harnesses without a
+// testing.TB (a testscript Setup); tests use Start or Shared.
+func New(bin string) (*Server, error) { return start(bin) }
+
 var shared struct {
 	mu  sync.Mutex
 	s   *Server
@@ -191,18 +195,27 @@ func (s *Server) Stop() {
 // Client returns a client of the server holding the root token, for setting up fixtures.
 func (s *Server) Client(tb testing.TB) *api.Client {
 	tb.Helper()
+	c, err := s.RootClient()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// RootClient is Client for callers without a testing.TB.
+func (s *Server) RootClient() (*api.Client, error) {
 	cfg := api.DefaultConfig()
 	if cfg.Error != nil {
-		tb.Fatal(cfg.Error)
+		return nil, cfg.Error
 	}
 	cfg.Address = s.Addr
 	c, err := api.NewClient(cfg)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	c.SetToken(s.RootToken)
 	c.ClearNamespace()
-	return c
+	return c, nil
 }
 
 // Write writes data at path as root and fails tb on error.
