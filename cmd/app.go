@@ -127,6 +127,10 @@ func (a *app) logger(debug bool) *slog.Logger {
 			if at.Key == slog.TimeKey && len(groups) == 0 {
 				return slog.Attr{}
 			}
+			// A label or message from a server could hold a CI logging command: defuse it.
+			if k := at.Value.Kind(); k == slog.KindString || k == slog.KindAny {
+				at.Value = slog.StringValue(oneLine(at.Value.String()))
+			}
 			return at
 		},
 	}))

@@ -586,3 +586,18 @@ func mustGet[T any](v T, err error) T {
 }
 
 func b64std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestDebugLogDefusesCommands(t *testing.T) {
+	var b bytes.Buffer
+	a := &app{stderr: &b}
+	a.logger(true).Debug("resolved ##vso[task.setvariable variable=PATH]x", "label", "PAT ##vso[task.complete result=Failed]\n::set-env name=A::b", "err", fmt.Errorf("server said ##[error]no"))
+	out := b.String()
+	if strings.Contains(out, "##vso[") || strings.Contains(out, "##[") {
+		t.Errorf("a log line carries a logging command: %q", out)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "::") {
+			t.Errorf("a log line starts a workflow command: %q", l)
+		}
+	}
+}
