@@ -22,7 +22,10 @@ import (
 //     source whose name can be a variable name (letters, digits, '_', '-', '.'). NuGet.exe 5.8
 //     reads the ValidAuthenticationTypes field (verified; older clients would take it as part of
 //     the password), and basic keeps a server that also offers NTLM or Negotiate (Azure DevOps
-//     Server) from being answered with those. The name is the one given (--nuget NAME=URL), else the name the user's NuGet.Config
+//     Server) from being answered with those. For `inject` only names of letters, digits and
+//     '_' get the variable, the only ones CI platforms pass on as they are (the config file
+//     below serves the others; on Azure Pipelines a secret variable reaches a script only when
+//     mapped, and under a name in upper case, which NuGet on Linux would not find). The name is the one given (--nuget NAME=URL), else the name the user's NuGet.Config
 //     files give the URL (the working directory upward, then ~/.nuget/NuGet/NuGet.Config, where
 //     dotnet looks, and ~/.config/NuGet/NuGet.Config, where NuGet.exe on mono looks).
 //   - A NuGet.Config in the private directory, named by PATINJECT_NUGET_CONFIG, when a source is
@@ -49,6 +52,7 @@ const NuGetPasswordEnv = "PATINJECT_NUGET_PASSWORD"
 
 var (
 	nugetEnvSafe   = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	nugetCIEnvSafe = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 	nugetEndpoints = []string{"ARTIFACTS_CREDENTIALPROVIDER_EXTERNAL_FEED_ENDPOINTS", "VSS_NUGET_EXTERNAL_FEED_ENDPOINTS"}
 )
 
@@ -86,6 +90,9 @@ func nugetPlan(c Config) (Plan, error) {
 			if !nugetEnvSafe.MatchString(name) {
 				needFile = true
 				continue
+			}
+			if c.Mode == ModeCI && !nugetCIEnvSafe.MatchString(name) {
+				continue // the CI platforms take only letters, digits and '_' in a variable name
 			}
 			v := secret.NewValue("Username=" + user + ";Password=" + c.Token.Reveal() + ";ValidAuthenticationTypes=basic")
 			p.Env = append(p.Env, EnvVar{Name: "NuGetPackageSourceCredentials_" + name, Value: v, Secret: true})

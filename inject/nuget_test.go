@@ -95,6 +95,14 @@ func TestNuGetPlan(t *testing.T) {
 			file:  []string{`<My_x0020_Feed>`, `%PATINJECT_NUGET_PASSWORD%`},
 		},
 		{
+			name:         "ci: no variable for a name with a hyphen",
+			c:            Config{NuGet: []string{"https://TEAM.example/v3/index.json", "contoso-feed=https://c.example/v3/index.json"}, Mode: ModeCI},
+			env:          map[string]string{"NuGetPackageSourceCredentials_team": cred},
+			noEnv:        []string{"NuGetPackageSourceCredentials_contoso-feed", NuGetPasswordEnv},
+			file:         []string{`<add key="contoso-feed" value="https://c.example/v3/index.json">`, `<contoso-feed>`, testToken},
+			fileIsSecret: true,
+		},
+		{
 			name:         "ci: the file holds the token, the variable is set too",
 			c:            Config{NuGet: []string{"contoso=" + adoURL}, Mode: ModeCI},
 			env:          map[string]string{"NuGetPackageSourceCredentials_contoso": cred},
