@@ -444,8 +444,12 @@ func (a *app) emit(t *injectTarget, h inject.Handover, undo *[]func()) error {
 	return fmt.Errorf("inject: no emitter for platform %s", t.platform)
 }
 
-// openAppend opens path for appending and returns how to cut it back to its present length.
+// openAppend opens path for appending and returns how to put it back as it was: cut back to
+// its present length, or removed if it did not exist (the runner makes these files; a user
+// trying --platform github by hand may not have).
 func openAppend(path string) (*os.File, func(), error) {
+	_, statErr := os.Lstat(path)
+	existed := statErr == nil
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening %s: %w", path, err)
@@ -456,5 +460,8 @@ func openAppend(path string) (*os.File, func(), error) {
 		return nil, nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	size := fi.Size()
+	if !existed {
+		return f, func() { os.Remove(path) }, nil
+	}
 	return f, func() { os.Truncate(path, size) }, nil
 }
