@@ -78,8 +78,9 @@ func (s *session) lookupMount(ctx context.Context, path string) (mount, error) {
 	if err != nil {
 		switch statusOf(err) {
 		case 404:
-			// Older servers lack the endpoint: KV v1, as the vault CLI assumes.
-			return mount{version: 1, typ: "kv"}, nil
+			// Older servers lack the endpoint. The vault CLI then assumes KV v1, whose read is
+			// any engine's read; so read, or write when asked, and let ?version=N fail.
+			return mount{typ: "unknown"}, nil
 		case 403:
 			return mount{}, fmt.Errorf("vault: read %s: %w (no secrets engine is mounted there, or the token's policies grant nothing under it; a KV v2 secret needs %q on MOUNT/data/PATH)", path, ErrPermissionDenied, "read")
 		}

@@ -113,3 +113,47 @@ func TestLoginValidate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPick: whatever JSON a secret holds, a string field comes back byte for byte and any
+// other value as valid JSON (or its literal), and an error names fields, never values.
+func FuzzPick(f *testing.F) {
+	f.Add(`{"pat":"x"}`, "pat")
+	f.Add(`{"k":{"a":[1,2.50,"<&>"]},"n":1e400}`, "k")
+	f.Add(`{"pem":"-----BEGIN X-----\nAA==\n-----END X-----\n"}`, "")
+	f.Add(`{"a":"secret-value","b":"other"}`, "c")
+	f.Fuzz(func(t *testing.T, doc, field string) {
+		var data map[string]any
+		dec := json.NewDecoder(strings.NewReader(doc))
+		dec.UseNumber()
+		if dec.Decode(&data) != nil {
+			return
+		}
+		v, err := pick(data, field, "x")
+		if err != nil {
+			for _, val := range data {
+				if s, ok := val.(string); ok && len(s) > 3 && strings.Contains(err.Error(), s) && !strings.Contains(field, s) {
+					if _, isKey := data[s]; !isKey {
+						t.Fatalf("error %q carries value %q", err, s)
+					}
+				}
+			}
+			return
+		}
+		name := field
+		if name == "" {
+			for k := range data {
+				name = k
+			}
+		}
+		switch want := data[name].(type) {
+		case string:
+			if v.Reveal() != want {
+				t.Fatalf("got %q, want %q", v.Reveal(), want)
+			}
+		case map[string]any, []any:
+			if !json.Valid([]byte(v.Reveal())) {
+				t.Fatalf("not JSON: %q", v.Reveal())
+			}
+		}
+	})
+}

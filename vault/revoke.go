@@ -92,12 +92,15 @@ func (u *Undoer) Undo(ctx context.Context, act cleanup.Action) (err error) {
 	if act.Kind != KindLease && act.Kind != KindToken {
 		return fmt.Errorf("vault: cannot undo %s", act)
 	}
-	sess, err := open(ctx, u.Config, u.Env, act.Params["addr"], act.Params["namespace"], log)
+	sess, err := open(u.Config, u.Env, act.Params["addr"], act.Params["namespace"], log)
 	if err != nil {
 		return err
 	}
 	if err := sess.login(ctx, u.Login, u.Env, nil); err != nil {
-		return err
+		if m := act.Params["method"]; m != "" && m != u.Login.method() {
+			return fmt.Errorf("%w (inject logged in with --vault-auth %s; cleanup needs the same --vault-* flags)", err, m)
+		}
+		return fmt.Errorf("%w (cleanup logs in with the same --vault-* flags as inject)", err)
 	}
 	if sess.loggedIn {
 		defer func() {

@@ -70,7 +70,7 @@ type session struct {
 
 // mount is what sys/internal/ui/mounts says of the mount under a path.
 type mount struct {
-	path    string // with a trailing slash; "" when the server did not say (older Vault: KV v1)
+	path    string // with a trailing slash; "" when the server did not say (an older Vault)
 	typ     string
 	version int // KV version: 1 or 2; 0 for other engines
 }
@@ -101,7 +101,7 @@ func (s *Source) log() *slog.Logger {
 
 func (s *Source) session(ctx context.Context) (*session, error) {
 	s.once.Do(func() {
-		s.sess, s.err = open(ctx, s.Config, s.Env, "", "", s.log())
+		s.sess, s.err = open(s.Config, s.Env, "", "", s.log())
 		if s.err != nil {
 			return
 		}
@@ -112,7 +112,7 @@ func (s *Source) session(ctx context.Context) (*session, error) {
 
 // open makes a client configured as the vault CLI is. addr and namespace, when given, override
 // the environment's (cleanup talks to the Vault that inject used).
-func open(_ context.Context, config func() *api.Config, env func(string) (string, bool), addr, namespace string, log *slog.Logger) (*session, error) {
+func open(config func() *api.Config, env func(string) (string, bool), addr, namespace string, log *slog.Logger) (*session, error) {
 	if env == nil {
 		env = os.LookupEnv
 	}
@@ -152,8 +152,12 @@ func open(_ context.Context, config func() *api.Config, env func(string) (string
 	}, nil
 }
 
-// Resolve resolves one vault:// reference. Non-string values are returned as their JSON (a map
-// or a list) or their literal text (a number, true, false); strings byte for byte.
+// Resolve resolves one vault:// reference: a KV v1 or v2 read (?version=N for v2), a write when
+// it has other parameters (never to KV), or a read of any other engine. References that differ
+// only in their field share one request, so that the fields of one response belong together and
+// a lease is taken once; the lease's undo comes with the first of them. Values are returned byte
+// for byte when they are strings; a map or a list as its compact JSON, a number, true or false
+// as written.
 func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (secret.Resolved, error) {
 	q, err := parseRef(ref)
 	if err != nil {
