@@ -17,7 +17,9 @@ import (
 	"github.com/patinject/patinject/cmd"
 )
 
-// runMain runs patinject in-process and returns its exit code, stdout and stderr.
+// runMain runs patinject in-process and returns its exit code, stdout and stderr. The tests
+// that use it do not run in parallel: urfave/cli writes package-level flags (help, version)
+// on every run, which the race detector reports.
 func runMain(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
@@ -57,7 +59,6 @@ func assertOneMintOneRevoke(t *testing.T, srv *adotest.Server) adotest.PAT {
 
 // run mints a PAT, hands it to CMD, redacts it, and revokes it however CMD ends.
 func TestAdoPatRun(t *testing.T) {
-	t.Parallel()
 	curl, _ := exec.LookPath("curl")
 	tests := []struct {
 		name     string
@@ -70,7 +71,6 @@ func TestAdoPatRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
 			srv := adotest.NewServer(t)
 			out := t.TempDir()
 			script := "OUT=" + out + "; "
@@ -119,10 +119,8 @@ func TestAdoPatRun(t *testing.T) {
 // A revocation that fails is reported with the id and the command that revokes by hand; it
 // fails the run only with --strict-cleanup.
 func TestAdoPatRevokeFailure(t *testing.T) {
-	t.Parallel()
 	for _, strict := range []bool{false, true} {
 		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
-			t.Parallel()
 			srv := adotest.NewServer(t)
 			srv.Fault(adotest.OpRevoke, adotest.Fault{Status: 403})
 			args := []string{"run", "--token", "ado-pat://contoso?scope=vso.packaging", "--token-env", "T",
@@ -153,7 +151,6 @@ func TestAdoPatRevokeFailure(t *testing.T) {
 
 // A refusal by Azure DevOps leaves nothing behind and exits 125 before CMD starts.
 func TestAdoPatMintRefused(t *testing.T) {
-	t.Parallel()
 	srv := adotest.NewServer(t)
 	srv.SetMaxLifetime(time.Hour)
 	code, stdout, stderr := runMain(t, "run", "--token", "ado-pat://contoso?scope=vso.code&ttl=8h", "--token-env", "T",
@@ -172,7 +169,6 @@ func TestAdoPatMintRefused(t *testing.T) {
 // inject mints and records the revocation; cleanup revokes, with the id and expiry from the
 // state file, which never holds the token.
 func TestAdoPatInjectThenCleanup(t *testing.T) {
-	t.Parallel()
 	srv := adotest.NewServer(t)
 	dir := t.TempDir()
 	state, dotenv := filepath.Join(dir, "state.json"), filepath.Join(dir, "job.env")
@@ -227,7 +223,6 @@ func TestAdoPatAccessTokenFromAz(t *testing.T) {
 
 // pats list / get / revoke show metadata only.
 func TestPatsCommand(t *testing.T) {
-	t.Parallel()
 	srv := adotest.NewServer(t)
 	entra := "file:" + entraFile(t, srv)
 	code, _, stderr := runMain(t, "inject", "--platform", "local", "--dotenv", filepath.Join(t.TempDir(), "e"), "--state", filepath.Join(t.TempDir(), "s"),
@@ -346,7 +341,6 @@ func adopatCmd(ts *testscript.TestScript, neg bool, args []string) {
 
 // A PAT that has expired by the time cleanup runs is not revoked: there is nothing left to undo.
 func TestAdoPatCleanupSkipsExpired(t *testing.T) {
-	t.Parallel()
 	srv := adotest.NewServer(t)
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state.json")
