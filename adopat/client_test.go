@@ -489,3 +489,20 @@ func TestListPaging(t *testing.T) {
 	}
 	checkExchanges(t, srv)
 }
+
+// A token given once (a REF) that expires during a long job: revoking says so plainly.
+func TestFixedAccessTokenExpiresDuringTheJob(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	tok := adotest.UserToken("dev@contoso.example", now.Add(10*time.Minute))
+	a := &adopat.AccessToken{Fixed: true, Now: func() time.Time { return now }, Fetch: func(context.Context) (secret.Value, error) {
+		return secret.NewValue(tok), nil
+	}}
+	if _, err := a.Get(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(11 * time.Minute)
+	if _, err := a.Get(context.Background()); err == nil || !strings.Contains(err.Error(), "expired at") {
+		t.Errorf("got %v, want the token's expiry", err)
+	}
+}

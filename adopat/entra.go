@@ -43,8 +43,15 @@ func (a *AccessToken) Get(ctx context.Context) (secret.Value, error) {
 	if a.Now != nil {
 		now = a.Now
 	}
-	if !a.cached.IsZero() && (a.exp.IsZero() || a.Fixed || a.exp.Sub(now()) > 2*time.Minute) {
-		return a.cached, nil
+	if !a.cached.IsZero() {
+		switch {
+		case a.exp.IsZero() || a.exp.Sub(now()) > 2*time.Minute:
+			return a.cached, nil
+		case a.Fixed && now().Before(a.exp):
+			return a.cached, nil // nothing fresher to be had
+		case a.Fixed:
+			return secret.Value{}, fmt.Errorf("the Entra access token expired at %s, before patinject was done with it: give one that lasts the whole job (%s)", a.exp.UTC().Format(time.RFC3339), azGetToken)
+		}
 	}
 	if a.Fetch == nil {
 		return secret.Value{}, ErrNoAccessToken
