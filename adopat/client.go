@@ -407,7 +407,7 @@ func (c *Client) call(ctx context.Context, op, method, u string, body []byte) (r
 			c.debug("access token refused, asking for a fresh one", "op", op)
 			continue
 		case r.status >= 200 && r.status < 300 && r.status != http.StatusNonAuthoritativeInfo:
-			c.debug("ado", "op", op, "status", r.status, "attempt", attempt)
+			c.debug("PAT API answered", "op", op, "status", r.status, "attempt", attempt)
 			return r, ambiguous, nil
 		default:
 			return nil, ambiguous, fmt.Errorf("%s PAT: %w", op, &HTTPError{Status: r.status, Message: serverMessage(r.body)})
@@ -415,7 +415,7 @@ func (c *Client) call(ctx context.Context, op, method, u string, body []byte) (r
 		if time.Now().Add(wait).After(deadline) {
 			return nil, ambiguous, fmt.Errorf("%s PAT: %w (gave up after %d attempts in %s)", op, last, attempt, c.retryFor())
 		}
-		c.debug("ado: retrying", "op", op, "attempt", attempt, "wait", wait.Round(time.Millisecond), "why", last)
+		c.debug("PAT API: retrying", "op", op, "attempt", attempt, "wait", wait.Round(time.Millisecond), "why", last)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

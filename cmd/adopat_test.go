@@ -78,7 +78,7 @@ func TestAdoPatRun(t *testing.T) {
 				// The PAT opens a REST call while CMD runs (Basic, empty user name).
 				script += `curl -sf -o /dev/null -u ":$T" "` + srv.URL + `/contoso/_apis/git/repositories?api-version=7.1" && echo rest-ok; `
 			}
-			code, stdout, stderr := runMain(t, "run",
+			code, stdout, stderr := runMain(t, "run", "--debug",
 				"--token", "ado-pat://contoso?scope=vso.code&ttl=10m",
 				"--token-env", "T",
 				"--ado-url", srv.URL,
@@ -98,10 +98,14 @@ func TestAdoPatRun(t *testing.T) {
 			if curl != "" && !strings.Contains(stdout, "rest-ok") {
 				t.Errorf("the minted PAT did not open the REST call: stdout %q", stdout)
 			}
+			// Not even with --debug, which logs the minting and the revocation.
 			for _, s := range []string{stdout, stderr} {
 				if strings.Contains(s, p.Token) || strings.Contains(s, srv.AccessToken) {
 					t.Errorf("a secret was printed: %q", s)
 				}
+			}
+			if !strings.Contains(stderr, "minted PAT") || !strings.Contains(stderr, p.AuthorizationID) {
+				t.Errorf("--debug did not log the minting by id: %s", stderr)
 			}
 			if tt.wantCode == 7 && !strings.Contains(stderr, "err=***") {
 				t.Errorf("stderr %q: want the token redacted", stderr)
