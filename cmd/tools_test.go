@@ -457,3 +457,27 @@ func TestGitPlansWithRealGit(t *testing.T) {
 		t.Error("the server saw no credential")
 	}
 }
+
+// TestToolFormsRedacted prints everything the injectors put in the environment and in files:
+// the token appears in none of its forms in what patinject passes on.
+func TestToolFormsRedacted(t *testing.T) {
+	e := newToolEnv(t, nil)
+	flags := []string{"--git", "https://git.example/", "--npm", "https://npm.example/", "--netrc", "api.example",
+		"--nuget", "https://nuget.example/v3/index.json", "--token-env", "AZURE_DEVOPS_EXT_PAT", "--authorization-env", "PATINJECT_AUTHORIZATION"}
+	code, out, errOut := e.patinject(flags, "sh", "-c", `env; cat "$NETRC" "$PATINJECT_CURL_CONFIG" "$NPM_CONFIG_USERCONFIG" "$PATINJECT_NUGET_CONFIG" >&2`)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for i, f := range e.forms() {
+		if strings.Contains(out+errOut, f) {
+			t.Errorf("form %d of the token reached the output", i)
+		}
+	}
+	for _, want := range []string{"GIT_CONFIG_VALUE_0=AUTHORIZATION: ***", "PATINJECT_AUTHORIZATION=***", "PATINJECT_NPM_PASSWORD=***",
+		"AZURE_DEVOPS_EXT_PAT=***", "NuGetPackageSourceCredentials_patinject_nuget_example=***", "machine api.example login ci password ***",
+		`header = "Authorization: ***"`, "_password=${PATINJECT_NPM_PASSWORD}", "%PATINJECT_NUGET_PASSWORD%"} {
+		if !strings.Contains(out+errOut, want) {
+			t.Errorf("the output lacks %q", want)
+		}
+	}
+}

@@ -22,15 +22,16 @@ import (
 //     source whose name can be a variable name (letters, digits, '_', '-', '.'). NuGet.exe 5.8
 //     reads the ValidAuthenticationTypes field (verified; older clients would take it as part of
 //     the password), and basic keeps a server that also offers NTLM or Negotiate (Azure DevOps
-//     Server) from being answered with those. For `inject` only names of letters, digits and
-//     '_' get the variable, the only ones CI platforms pass on as they are (the config file
-//     below serves the others; on Azure Pipelines a secret variable reaches a script only when
-//     mapped, and under a name in upper case, which NuGet on Linux would not find). The name is the one given (--nuget NAME=URL), else the name the user's NuGet.Config
+//     Server) from being answered with those. A name with '-' or '.' also gets the config file
+//     below: POSIX sh (dash) drops such a variable from the environment it passes on, and for
+//     `inject` it gets only the file, since CI platforms take letters, digits and '_' alone (on
+//     Azure Pipelines a secret variable reaches a script only when mapped, and under a name in
+//     upper case, which NuGet on Linux would not find either). The name is the one given (--nuget NAME=URL), else the name the user's NuGet.Config
 //     files give the URL (the working directory upward, then ~/.nuget/NuGet/NuGet.Config, where
 //     dotnet looks, and ~/.config/NuGet/NuGet.Config, where NuGet.exe on mono looks).
 //   - A NuGet.Config in the private directory, named by PATINJECT_NUGET_CONFIG, when a source is
-//     not in the user's config (a bare URL), its name cannot be a variable name (a space), or for
-//     `inject` (ModeCI). It holds the user's effective configuration (their files merged as NuGet
+//     not in the user's config (a bare URL, named patinject_HOST_PORT), its name is more than
+//     letters, digits and '_' (a space, a hyphen), or for `inject` (ModeCI). It holds the user's effective configuration (their files merged as NuGet
 //     merges them, relative paths made absolute), the missing sources, and packageSourceCredentials
 //     for each: Username, ClearTextPassword, ValidAuthenticationTypes=basic, the element named as
 //     XmlConvert.EncodeLocalName does ("My Feed" as My_x0020_Feed). In ModeRun the password is
@@ -91,8 +92,13 @@ func nugetPlan(c Config) (Plan, error) {
 				needFile = true
 				continue
 			}
-			if c.Mode == ModeCI && !nugetCIEnvSafe.MatchString(name) {
-				continue // the CI platforms take only letters, digits and '_' in a variable name
+			if !nugetCIEnvSafe.MatchString(name) {
+				// POSIX sh (dash) drops such a variable on its way to NuGet, silently, and the
+				// CI platforms refuse it: the config file serves too.
+				needFile = true
+				if c.Mode == ModeCI {
+					continue
+				}
 			}
 			v := secret.NewValue("Username=" + user + ";Password=" + c.Token.Reveal() + ";ValidAuthenticationTypes=basic")
 			p.Env = append(p.Env, EnvVar{Name: "NuGetPackageSourceCredentials_" + name, Value: v, Secret: true})
@@ -192,9 +198,10 @@ func nugetSources(values []string, cfg *nugetConfig) ([]nugetSource, error) {
 	return out, nil
 }
 
-// nugetDerivedName names a source the user's config does not have: patinject-HOST[-PORT].
+// nugetDerivedName names a source the user's config does not have: patinject_HOST[_PORT],
+// letters, digits and '_' only, so that its credential variable gets through any shell.
 func nugetDerivedName(host string) string {
-	return "patinject-" + regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(host, "-")
+	return "patinject_" + regexp.MustCompile(`[^A-Za-z0-9_]+`).ReplaceAllString(host, "_")
 }
 
 func uniqueName(name string, taken map[string]bool) string {

@@ -73,14 +73,14 @@ func TestNuGetPlan(t *testing.T) {
 		{
 			name: "run: an unknown URL gets a source and credentials that refer to a variable",
 			c:    Config{NuGet: []string{"http://127.0.0.1:5000/v3/index.json"}},
-			env: map[string]string{"NuGetPackageSourceCredentials_patinject-127-0-0-1-5000": cred,
+			env: map[string]string{"NuGetPackageSourceCredentials_patinject_127_0_0_1_5000": cred,
 				NuGetPasswordEnv: testToken},
 			file: []string{
 				`<add key="nuget.org" value="https://api.nuget.org/v3/index.json" protocolVersion="3"></add>`,
 				`<add key="local" value="` + filepath.Join(filepath.Dir(work), "packages") + `"></add>`,
-				`<add key="patinject-127-0-0-1-5000" value="http://127.0.0.1:5000/v3/index.json"></add>`,
+				`<add key="patinject_127_0_0_1_5000" value="http://127.0.0.1:5000/v3/index.json"></add>`,
 				`<contoso>`, `value="stale"`,
-				`<patinject-127-0-0-1-5000>`, `<add key="Username" value="ci">`,
+				`<patinject_127_0_0_1_5000>`, `<add key="Username" value="ci">`,
 				`<add key="ClearTextPassword" value="%PATINJECT_NUGET_PASSWORD%">`,
 				`<add key="ValidAuthenticationTypes" value="basic">`,
 				`<config>`, `value="` + filepath.Join(filepath.Dir(work), "..", "gp") + `"`,
@@ -93,6 +93,12 @@ func TestNuGetPlan(t *testing.T) {
 			env:   map[string]string{NuGetPasswordEnv: testToken},
 			noEnv: []string{"NuGetPackageSourceCredentials_My Feed"},
 			file:  []string{`<My_x0020_Feed>`, `%PATINJECT_NUGET_PASSWORD%`},
+		},
+		{
+			name: "run: a name with a hyphen gets the variable and the file, which sh would not drop",
+			c:    Config{NuGet: []string{"contoso-feed=https://c.example/v3/index.json"}},
+			env:  map[string]string{"NuGetPackageSourceCredentials_contoso-feed": cred, NuGetPasswordEnv: testToken},
+			file: []string{`<add key="contoso-feed" value="https://c.example/v3/index.json">`, `<contoso-feed>`, `%PATINJECT_NUGET_PASSWORD%`},
 		},
 		{
 			name:         "ci: no variable for a name with a hyphen",
