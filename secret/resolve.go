@@ -19,6 +19,13 @@ type Source interface {
 	Resolve(ctx context.Context, ref Ref) (Resolved, error)
 }
 
+// Checker is a source that can tell a malformed reference without any I/O. Every request is
+// checked before any source starts, so that a bad reference cannot leave a lease or a minted token
+// behind from a source that happened to run first.
+type Checker interface {
+	Check(ref Ref) error
+}
+
 // Resolved is what a source returns for one reference.
 type Resolved struct {
 	Value  Value
@@ -90,9 +97,15 @@ func (r *Resolver) Check(reqs []Request) error {
 		if q.Literal != nil {
 			continue
 		}
-		if _, ok := r.Sources[q.Ref.Scheme]; !ok {
+		src, ok := r.Sources[q.Ref.Scheme]
+		if !ok {
 			return &Error{Name: q.Name, From: q.From, Ref: q.Ref,
 				Err: fmt.Errorf("unknown scheme %q (known: %s)", q.Ref.Scheme, strings.Join(r.Schemes(), ", "))}
+		}
+		if c, ok := src.(Checker); ok {
+			if err := c.Check(q.Ref); err != nil {
+				return &Error{Name: q.Name, From: q.From, Ref: q.Ref, Err: err}
+			}
 		}
 	}
 	return nil

@@ -140,3 +140,29 @@ func TestResolveUnknownSchemeBeforeAnything(t *testing.T) {
 		t.Errorf("got %d minted, want 0: nothing may be resolved when a scheme is unknown", n)
 	}
 }
+
+// checkingSource refuses references named "bad" without I/O.
+type checkingSource struct{ mintSource }
+
+func (s *checkingSource) Check(ref Ref) error {
+	if ref.Opaque == "bad" {
+		return errors.New("malformed")
+	}
+	return nil
+}
+
+func TestResolveChecksEveryReferenceFirst(t *testing.T) {
+	t.Parallel()
+	minting := &mintSource{started: make(chan struct{}, 10)}
+	r := &Resolver{Sources: map[string]Source{"m": minting, "c": &checkingSource{}}}
+	_, err := r.Resolve(context.Background(), []Request{
+		{Name: "A", Ref: mustRef(t, "m:a")},
+		{Name: "B", From: "--secret", Ref: mustRef(t, "c:bad")},
+	})
+	if err == nil || err.Error() != "--secret B (c:bad): malformed" {
+		t.Fatalf("got %v", err)
+	}
+	if n := minting.minted.Load(); n != 0 {
+		t.Errorf("got %d minted, want 0: a malformed reference must stop everything before it starts", n)
+	}
+}
