@@ -79,6 +79,7 @@ type injectTarget struct {
 	statePath string
 	dotenv    string
 	asFile    []string
+	summary   string // Azure: the summary file attached to the run
 }
 
 func (a *app) injectTarget(c *cli.Context) (*injectTarget, error) {
@@ -176,6 +177,11 @@ func (a *app) inject(c *cli.Context) (err error) {
 		return err
 	}
 	reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return os.RemoveAll(dir) })
+	if t.platform == cienv.Azure && t.tempBase != "" {
+		// Beside the private directory, not in it, for the agent to upload; cleanup removes it.
+		t.summary = dir + "-summary.md"
+		reg.Add(cleanup.Action{Kind: "file", ID: t.summary, Label: "summary"}, func(context.Context) error { return removeIfExists(t.summary) })
+	}
 
 	resolver := a.resolver(&o, reg, log)
 	reqs, err := o.requests(resolver.Known)
@@ -343,7 +349,7 @@ func (a *app) handover(o *Options, t *injectTarget, secrets []secret.Secret, pla
 		if sc := act.Params["scope"]; sc != "" {
 			detail = "scope " + sc + ", id " + act.ID
 		}
-		h.Summary = append(h.Summary, inject.SummaryRow{What: what, How: "minted " + act.Kind + " (revoked by cleanup)", Detail: detail, Expiry: act.Expiry})
+		h.Summary = append(h.Summary, inject.SummaryRow{What: what, How: act.Kind + ", undone by cleanup", Detail: detail, Expiry: act.Expiry})
 		if act.Kind == "ado-pat" {
 			ids = append(ids, act.ID)
 		}
@@ -429,6 +435,10 @@ func (a *app) emit(t *injectTarget, h inject.Handover, undo *[]func()) error {
 	case cienv.Azure:
 		h.Vars = append(h.Vars, inject.Var{Name: "PATINJECT_STATE", Value: secret.NewValue(t.statePath)})
 		az := inject.Azure{Stdout: a.stdout, PercentsNotDecoded: strings.EqualFold(t.env.DecodePercents, "false")}
+		if t.summary != "" {
+			az.SummaryFile = t.summary
+			*undo = append(*undo, func() { os.Remove(t.summary) })
+		}
 		return az.Emit(h)
 	case cienv.None:
 		b, err := inject.Dotenv(h.Vars)

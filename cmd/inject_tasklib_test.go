@@ -101,6 +101,13 @@ func TestAzureCommandsThroughTaskLib(t *testing.T) {
 			secrets[c.Message] = true
 		case "task.setvariable":
 			vars[c.Properties["variable"]] = c
+		case "task.uploadsummary":
+			summary := readText(t, c.Message)
+			for _, v := range []string{nasty, testPAT, "AB%CD"} {
+				if strings.Contains(summary, v) {
+					t.Errorf("the summary holds a value")
+				}
+			}
 		default:
 			t.Errorf("unexpected command %q", c.Command)
 		}

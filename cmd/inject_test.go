@@ -306,6 +306,12 @@ func TestInjectAzure(t *testing.T) {
 			}
 			vars[props["variable"]] = data
 			secretVars[props["variable"]] = props["issecret"] == "true"
+		case strings.HasPrefix(l, "##vso[task.uploadsummary]"):
+			summary := readText(t, strings.TrimPrefix(l, "##vso[task.uploadsummary]"))
+			if !strings.Contains(summary, "ADO\\_PAT") {
+				t.Errorf("summary:\n%s", summary)
+			}
+			noSecret(t, "summary", summary)
 		default:
 			t.Errorf("unexpected line %q", l)
 		}

@@ -3,6 +3,7 @@ package inject
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -16,6 +17,9 @@ import (
 // git, npm and NuGet need no mapping.
 type Azure struct {
 	Stdout io.Writer
+	// SummaryFile, when set, is a file that Emit writes the summary to (Markdown, no values),
+	// attached to the run with task.uploadsummary.
+	SummaryFile string
 	// PercentsNotDecoded is set when the job turned the agent's DECODE_PERCENTS knob off: '%'
 	// then goes out as it is, and a value holding an escape sequence (%0A, %3B, ...) that the
 	// agent would decode is refused.
@@ -67,6 +71,13 @@ func (a Azure) Emit(h Handover) error {
 	}
 	for _, o := range h.Outputs {
 		b.WriteString(cmd("task.setvariable", [][2]string{{"variable", AzureOutputName(o.Name)}, {"isoutput", "true"}}, o.Value))
+		b.WriteByte('\n')
+	}
+	if a.SummaryFile != "" {
+		if err := os.WriteFile(a.SummaryFile, []byte(SummaryMarkdown("patinject", h.Summary)), 0o600); err != nil {
+			return fmt.Errorf("writing the summary: %w", err)
+		}
+		b.WriteString(cmd("task.uploadsummary", nil, a.SummaryFile))
 		b.WriteByte('\n')
 	}
 	if a.Stdout == nil {

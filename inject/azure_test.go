@@ -3,6 +3,7 @@ package inject
 import (
 	"bytes"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -196,5 +197,27 @@ func TestAzureOutputName(t *testing.T) {
 		if got := AzureOutputName(in); got != want {
 			t.Errorf("AzureOutputName(%q): got %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestAzureEmitSummary(t *testing.T) {
+	t.Parallel()
+	file := t.TempDir() + "/summary.md"
+	var out bytes.Buffer
+	err := Azure{Stdout: &out, SummaryFile: file}.Emit(Handover{
+		Masks:   []string{"s3cr3t-token"},
+		Vars:    []Var{{Name: "ADO_PAT", Value: secret.NewValue("s3cr3t-token"), Secret: true}},
+		Summary: []SummaryRow{{What: "ADO_PAT", How: "secret variable", Detail: "env:CI_PAT"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if last := lines[len(lines)-1]; last != "##vso[task.uploadsummary]"+file {
+		t.Errorf("last line %q: want the summary attached after the variables", last)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil || !strings.Contains(string(b), "ADO\\_PAT") || strings.Contains(string(b), "s3cr3t") {
+		t.Errorf("summary %q, %v", b, err)
 	}
 }
