@@ -221,3 +221,21 @@ func TestAzureEmitSummary(t *testing.T) {
 		t.Errorf("summary %q, %v", b, err)
 	}
 }
+
+// FuzzAzureCommand: property and data of any value come back whole through the agent's parser,
+// and the command is the only one on its line.
+func FuzzAzureCommand(f *testing.F) {
+	for _, s := range []string{"", "a;b]c", "%AZP25%0A%3B%5D", "x\r\n##vso[task.setvariable variable=PATH]y", "]]]"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, prop, data string) {
+		line := AzureCommand("task.setvariable", [][2]string{{"variable", prop}}, data)
+		if strings.ContainsAny(line, "\r\n") {
+			t.Fatalf("line break in %q", line)
+		}
+		c, ok := parseAzureLine(line)
+		if !ok || c.name != "task.setvariable" || c.props["variable"] != prop || c.data != data {
+			t.Fatalf("%q parses as %+v", line, c)
+		}
+	})
+}

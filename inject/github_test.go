@@ -264,3 +264,49 @@ func TestGitHubEmitRefusesBeforePrinting(t *testing.T) {
 		})
 	}
 }
+
+// FuzzGitHubFileEntry: whatever the value, the runner reads back exactly one variable, with the
+// value (line breaks as the runner normalises them).
+func FuzzGitHubFileEntry(f *testing.F) {
+	for _, s := range []string{"", "x", "a\nb", "x\nghadelimiter_00\nEVIL=1", "A<<B\nB\n", "\r\n\r", "::set-env name=A::b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		entry, err := GitHubFileEntry("NAME", value, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, order, err := parseGitHubEnvFile(entry)
+		if err != nil {
+			t.Fatalf("runner would reject: %v", err)
+		}
+		if len(order) != 1 || order[0] != "NAME" {
+			t.Fatalf("sets %v", order)
+		}
+		want := strings.TrimSuffix(strings.ReplaceAll(value+"\n", "\r\n", "\n"), "\n")
+		if got["NAME"] != want {
+			t.Fatalf("got %q, want %q", got["NAME"], want)
+		}
+	})
+}
+
+// FuzzGitHubMaskCommands: each line is one add-mask command whose data unescapes to a mask or
+// a line of one.
+func FuzzGitHubMaskCommands(f *testing.F) {
+	f.Add("tok3n\n::set-env name=A::b\r\n%0A")
+	f.Fuzz(func(t *testing.T, mask string) {
+		out := GitHubMaskCommands([]string{mask})
+		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			if l == "" {
+				continue
+			}
+			data, ok := strings.CutPrefix(l, "::add-mask::")
+			if !ok {
+				t.Fatalf("line %q", l)
+			}
+			if v := unescapeGitHubData(data); !strings.Contains(mask, v) {
+				t.Fatalf("mask %q registers %q", mask, v)
+			}
+		}
+	})
+}
