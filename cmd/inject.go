@@ -166,8 +166,12 @@ func (a *app) inject(c *cli.Context) (err error) {
 		for i := len(undoWrites) - 1; i >= 0; i-- {
 			undoWrites[i]()
 		}
-		a.drain(reg, log)
-		if err != nil {
+		derr := a.drain(reg, log)
+		switch {
+		case err == nil:
+		case derr != nil:
+			err = fmt.Errorf("%w; nothing was handed on, but not all that was minted could be taken back (see the warnings above)", err)
+		default:
 			err = fmt.Errorf("%w; nothing was handed on, and what was minted or written is taken back", err)
 		}
 	}()
@@ -182,6 +186,9 @@ func (a *app) inject(c *cli.Context) (err error) {
 		t.summary = dir + "-summary.md"
 		reg.Add(cleanup.Action{Kind: "file", ID: t.summary, Label: "summary"}, func(context.Context) error { return removeIfExists(t.summary) })
 	}
+	if t.dotenv != "" {
+		reg.Add(cleanup.Action{Kind: "file", ID: t.dotenv, Label: "--dotenv"}, func(context.Context) error { return removeIfExists(t.dotenv) })
+	}
 
 	resolver := a.resolver(&o, reg, log)
 	reqs, err := o.requests(resolver.Known)
@@ -195,27 +202,9 @@ func (a *app) inject(c *cli.Context) (err error) {
 		}
 		return err
 	}
-	if err := checkLengths(secrets); err != nil {
-		return err
-	}
-	cfg := injectConfig(&o, secrets, dir, a.lookup, inject.ModeCI)
-	plan, err := inject.Build(cfg)
-	if err != nil {
-		return err
-	}
-	if err := writeFiles(plan.Files); err != nil {
-		return err
-	}
-	h, err := a.handover(&o, t, secrets, plan, reg, dir)
-	if err != nil {
-		return err
-	}
-	if t.dotenv != "" {
-		reg.Add(cleanup.Action{Kind: "file", ID: t.dotenv, Label: "--dotenv"}, func(context.Context) error { return removeIfExists(t.dotenv) })
-	}
-	h.Outputs = append(h.Outputs, inject.Output{Name: "state", Value: t.statePath})
-
-	// The record of what to undo is written before anything points at what it undoes.
+	// The record of what to undo is written as soon as all of it exists (what is written from
+	// here on goes into the private directory, already in the record), before anything points
+	// at it.
 	st := &state{Platform: string(t.platform)}
 	if prev != nil {
 		st.Actions = prev.Actions
@@ -233,6 +222,23 @@ func (a *app) inject(c *cli.Context) (err error) {
 		}
 		os.Remove(t.statePath)
 	})
+
+	if err := checkLengths(secrets); err != nil {
+		return err
+	}
+	cfg := injectConfig(&o, secrets, dir, a.lookup, inject.ModeCI)
+	plan, err := inject.Build(cfg)
+	if err != nil {
+		return err
+	}
+	if err := writeFiles(plan.Files); err != nil {
+		return err
+	}
+	h, err := a.handover(&o, t, secrets, plan, reg, dir)
+	if err != nil {
+		return err
+	}
+	h.Outputs = append(h.Outputs, inject.Output{Name: "state", Value: t.statePath})
 
 	if err := a.emit(t, h, &undoWrites); err != nil {
 		return err
