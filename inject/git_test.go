@@ -2,6 +2,7 @@ package inject
 
 import (
 	"bytes"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -182,4 +183,39 @@ func TestGitCredential(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzGitCredential: whatever git writes on stdin, the helper answers only for its own host and
+// never fails.
+func FuzzGitCredential(f *testing.F) {
+	f.Add("get", "protocol=https\nhost=dev.azure.com\npath=contoso/app\n\n")
+	f.Add("get", "url=https://dev.azure.com/contoso/x\n")
+	f.Add("get", "protocol=https\nhost=dev.azure.com:443\npath=../contoso\n")
+	f.Add("store", "protocol=https\nhost=dev.azure.com\npassword=x\n")
+	f.Add("get", "protocol=https\nhost=evil.example/dev.azure.com\n")
+	g := GitCredential{
+		Prefixes: []string{"https://dev.azure.com/contoso/"},
+		Username: "ci",
+		Password: func() (secret.Value, error) { return secret.NewValue(testToken), nil },
+	}
+	f.Fuzz(func(t *testing.T, action, in string) {
+		var out bytes.Buffer
+		if err := g.Serve(action, strings.NewReader(in), &out); err != nil {
+			t.Fatal(err)
+		}
+		if out.Len() == 0 {
+			return
+		}
+		attrs, _ := readCredentialAttrs(strings.NewReader(in))
+		host := attrs["host"]
+		if host == "" {
+			if u, err := url.Parse(attrs["url"]); err == nil {
+				host = u.Host
+			}
+		}
+		u, err := url.Parse("https://" + host)
+		if err != nil || strings.ToLower(u.Hostname()) != "dev.azure.com" || (u.Port() != "" && u.Port() != "443") {
+			t.Fatalf("answered for host %q", host)
+		}
+	})
 }

@@ -2,8 +2,12 @@ package inject
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -147,4 +151,32 @@ func redactUserinfo(u *url.URL) string {
 	v := *u
 	v.User = url.User("***")
 	return v.String()
+}
+
+// userFile reads the user's own configuration file of a tool: the file the first of vars that is
+// set names, else ~/name. It is "" when there is none: reading it is how an injector keeps the
+// user's lines in the file it writes instead.
+func (c Config) userFile(name string, vars ...string) (string, error) {
+	path := ""
+	for _, v := range vars {
+		if p, ok := c.lookup(v); ok && p != "" {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		home, ok := c.lookup("HOME")
+		if !ok || home == "" {
+			return "", nil
+		}
+		path = filepath.Join(home, name)
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
 }

@@ -1,10 +1,7 @@
 package inject
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -108,20 +105,9 @@ func netrcToken(s string) string {
 
 // usersNetrc is the content of the netrc file the user's clients read now, "" when none.
 func (c Config) usersNetrc() (string, error) {
-	path, ok := c.lookup("NETRC")
-	if !ok || path == "" {
-		home, ok := c.lookup("HOME")
-		if !ok || home == "" {
-			return "", nil
-		}
-		path = filepath.Join(home, ".netrc")
-	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	}
+	content, err := c.userFile(".netrc", "NETRC")
 	if err != nil {
 		return "", fmt.Errorf("--netrc: reading your netrc to keep its entries: %w", err)
 	}
-	return string(b), nil
+	return content, nil
 }

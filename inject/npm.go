@@ -2,10 +2,7 @@ package inject
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -116,28 +113,11 @@ func npmPrefixes(raw string) ([]string, error) {
 
 // usersNpmrc is the user config npm reads now, "" when there is none.
 func (c Config) usersNpmrc() (string, error) {
-	path := ""
-	for _, name := range []string{"NPM_CONFIG_USERCONFIG", "npm_config_userconfig"} {
-		if v, ok := c.lookup(name); ok && v != "" {
-			path = v
-			break
-		}
-	}
-	if path == "" {
-		home, ok := c.lookup("HOME")
-		if !ok || home == "" {
-			return "", nil
-		}
-		path = filepath.Join(home, ".npmrc")
-	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	}
+	content, err := c.userFile(".npmrc", "NPM_CONFIG_USERCONFIG", "npm_config_userconfig")
 	if err != nil {
 		return "", fmt.Errorf("--npm: reading your npm user config to keep its lines: %w", err)
 	}
-	return string(b), nil
+	return content, nil
 }
 
 // npmrcKey is the key of an ini "key = value" line, "" for comments, sections and blanks.

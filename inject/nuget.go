@@ -486,17 +486,19 @@ func (c *nugetConfig) marshal() (string, error) {
 }
 
 // xmlEncodeLocalName encodes a source name as an element name the way .NET's
-// XmlConvert.EncodeLocalName does: each character that may not stand there becomes _xHHHH_
-// ("My Feed" is My_x0020_Feed), and so does an '_' that would otherwise read as such an escape.
+// XmlConvert.EncodeLocalName does ("My Feed" is My_x0020_Feed, a leading digit and ':' are
+// escaped too, and an '_' that would read as an escape), except that every character outside
+// ASCII is escaped as well: NuGet decodes any _xHHHH_ (XmlConvert.DecodeName) when it reads the
+// name, and encoding/xml, which writes the file, knows fewer name characters than .NET does.
 func xmlEncodeLocalName(name string) string {
 	var b strings.Builder
 	rs := []rune(name)
 	for i, r := range rs {
-		ok := isNameChar(r)
-		if i == 0 {
-			ok = isNameStartChar(r)
+		ok := r == '_' || (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z')
+		if i > 0 {
+			ok = ok || r == '-' || r == '.' || (r >= '0' && r <= '9')
 		}
-		if r == '_' && i+1 < len(rs) && rs[i+1] == 'x' && looksEscaped(string(rs[i:])) {
+		if r == '_' && looksEscaped(string(rs[i:])) {
 			ok = false
 		}
 		switch {
@@ -514,19 +516,6 @@ func xmlEncodeLocalName(name string) string {
 var escapedRe = regexp.MustCompile(`^_x([0-9A-Fa-f]{4}|[0-9A-Fa-f]{8})_`)
 
 func looksEscaped(s string) bool { return escapedRe.MatchString(s) }
-
-func isNameStartChar(r rune) bool {
-	return r == '_' || (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z') ||
-		(r >= 0xC0 && r <= 0xD6) || (r >= 0xD8 && r <= 0xF6) || (r >= 0xF8 && r <= 0x2FF) ||
-		(r >= 0x370 && r <= 0x37D) || (r >= 0x37F && r <= 0x1FFF) || (r >= 0x200C && r <= 0x200D) ||
-		(r >= 0x2070 && r <= 0x218F) || (r >= 0x2C00 && r <= 0x2FEF) || (r >= 0x3001 && r <= 0xD7FF) ||
-		(r >= 0xF900 && r <= 0xFDCF) || (r >= 0xFDF0 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0xEFFFF)
-}
-
-func isNameChar(r rune) bool {
-	return isNameStartChar(r) || r == '-' || r == '.' || (r >= '0' && r <= '9') || r == 0xB7 ||
-		(r >= 0x300 && r <= 0x36F) || (r >= 0x203F && r <= 0x2040)
-}
 
 // xmlEscape is s as it appears in an attribute value of the file.
 func xmlEscape(s string) string {

@@ -2,10 +2,12 @@ package inject
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/patinject/patinject/secret"
 )
@@ -268,9 +270,51 @@ func TestXMLEncodeLocalName(t *testing.T) {
 		"_x0020_":       "_x005F_x0020_",
 		"nuget.org":     "nuget.org",
 		"feed:internal": "feed_x003A_internal",
+		"ü-ñ":           "_x00FC_-_x00F1_",
+		"\U0001F600":    "_x0001F600_",
 	} {
 		if got := xmlEncodeLocalName(in); got != want {
 			t.Errorf("xmlEncodeLocalName(%q): got %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzNuGetConfigMerge: any file NuGet.Config parsing accepts merges and writes back as XML that
+// parses again, with every source kept.
+func FuzzNuGetConfigMerge(f *testing.F) {
+	f.Add(`<configuration><packageSources><add key="a" value="https://a/"/><clear/><add key="b b" value="x"/></packageSources></configuration>`)
+	f.Add(`<configuration><packageSourceCredentials><My_x0020_Feed><add key="Username" value="u"/></My_x0020_Feed></packageSourceCredentials></configuration>`)
+	f.Add(`<configuration><config><add key="globalPackagesFolder" value="../gp"/></config><packageSources><remove key="A"/></packageSources></configuration>`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		var c nugetConfig
+		if err := c.merge([]byte(doc), "/d"); err != nil {
+			return
+		}
+		out, err := c.marshal()
+		if err != nil {
+			return // a name encoding/xml cannot write; nugetPlan reports it
+		}
+		var again nugetConfig
+		if err := again.merge([]byte(out), "/d"); err != nil {
+			t.Fatalf("the merged config does not parse again: %v\n%s", err, out)
+		}
+		if len(again.items("packageSources")) != len(c.items("packageSources")) {
+			t.Fatalf("sources: got %d, want %d", len(again.items("packageSources")), len(c.items("packageSources")))
+		}
+	})
+}
+
+func FuzzXMLEncodeLocalName(f *testing.F) {
+	for _, s := range []string{"My Feed", "_x0020_", "1a", "a:b", "ü-ñ", "\U0001F600"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if !utf8.ValidString(name) || name == "" {
+			return
+		}
+		enc := xmlEncodeLocalName(name)
+		if err := xml.Unmarshal([]byte("<"+enc+"/>"), new(struct{})); err != nil {
+			t.Fatalf("%q encodes as %q, not an XML name: %v", name, enc, err)
+		}
+	})
 }
