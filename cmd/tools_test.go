@@ -275,6 +275,14 @@ func TestGitThroughPatinject(t *testing.T) {
 			t.Errorf("git clone %s, outside the prefix: exit %d, want 128", url, code)
 		}
 	}
+	// A server under a --git prefix that redirects to another host: the header stays behind.
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, strings.TrimSuffix(other.URL, "/")+r.URL.RequestURI(), http.StatusFound)
+	}))
+	t.Cleanup(redirector.Close)
+	if code, _, _ := e.patinject([]string{"--git", redirector.URL + "/"}, "git", "clone", redirector.URL+"/repo.git", filepath.Join(e.work, "redirected")); code != 128 {
+		t.Errorf("git clone redirected to another host: exit %d, want 128", code)
+	}
 	checkOnlyUnder(t, "git server", srv.Log, "/team-a/")
 	checkNever(t, "the other git server", other.Log)
 
