@@ -1,17 +1,16 @@
 // Shared by main.js and post.js: read the action's inputs, find or build the patinject binary,
 // run it. No dependencies: this file is what the runner executes, as it is in the repository.
+// Finding, building and running patinject is shared with the Azure Pipelines task, whose folder
+// must hold that code itself (tfx uploads it alone).
 'use strict';
 
-const cp = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const launch = require('../tasks/patinject/launch');
 
-// Inputs and the flags they become. A scalar goes to the child as its PATINJECT_* variable (so
-// that a value typed by mistake into an input is not on any argv); a list, one item a line,
-// goes as repeated flags, since a reference may hold the comma that PATINJECT_* lists split on.
-// Items of lists are references, URLs and names: never values.
+// Inputs and the flags they become (see launch.flagsFrom for how each kind is passed).
 const INPUTS = [
   ['token', 'token', 'scalar'],
   ['username', 'username', 'scalar'],
@@ -52,91 +51,30 @@ function input(name) {
   return v.trim();
 }
 
-function lines(v) {
-  return v.split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
-}
-
-function envName(flag) {
-  return 'PATINJECT_' + flag.toUpperCase().replace(/-/g, '_');
-}
-
-// childSetup turns inputs into argv and environment for the patinject child. The environment
-// is the step's own, less the INPUT_* variables (the inputs reach the child as flags) and less
-// any PATINJECT_* that an input sets.
+// childSetup turns inputs into argv and environment for the patinject child: the step's own
+// environment less the INPUT_* variables (the inputs reach the child as flags).
 function childSetup(table) {
   const env = Object.assign({}, process.env);
   for (const k of Object.keys(env)) {
     if (k.startsWith('INPUT_')) delete env[k];
   }
-  const args = [];
-  for (const [name, flag, kind] of table) {
-    const v = input(name);
-    if (v === '') continue;
-    if (kind === 'list') {
-      for (const item of lines(v)) args.push('--' + flag, item);
-    } else if (kind === 'bool') {
-      if (!/^(true|false)$/i.test(v)) {
-        throw new Error(`input ${name}: want true or false`);
-      }
-      env[envName(flag)] = v.toLowerCase();
-    } else {
-      env[envName(flag)] = v;
-    }
-  }
-  return { args, env };
+  return { args: launch.flagsFrom(table, input, env), env };
 }
 
-function isExecutable(p) {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch (e) {
-    return false;
-  }
-}
-
-function onPath(name) {
-  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const p = path.join(dir, name);
-    if (isExecutable(p)) return p;
-  }
-  return null;
-}
-
-// builtPath is where main.js builds patinject when none is on PATH; post.js finds it there.
-function builtPath() {
-  const base = process.env.RUNNER_TEMP || os.tmpdir();
-  return path.join(base, 'patinject-bin', process.platform === 'win32' ? 'patinject.exe' : 'patinject');
-}
-
-// findOrBuild returns the patinject to run, saying which: the one on PATH (a pinned release or
-// go install), one built earlier in this job, else one built now from this action's source.
+// findOrBuild returns the patinject to run, saying which: on PATH, built earlier in this job
+// (main.js builds into RUNNER_TEMP, where post.js finds it), else built now from this action's
+// own source with the runner's go.
 function findOrBuild(log) {
-  const exe = process.platform === 'win32' ? 'patinject.exe' : 'patinject';
-  const found = onPath(exe);
-  if (found) {
-    log(`patinject: using ${found} (found on PATH)`);
-    return found;
-  }
-  const built = builtPath();
-  if (isExecutable(built)) {
-    log(`patinject: using ${built} (built from source earlier in this job)`);
-    return built;
-  }
+  const built = path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'patinject-bin', launch.EXE);
   const src = path.join(__dirname, '..');
-  if (!fs.existsSync(path.join(src, 'go.mod')) || !onPath(process.platform === 'win32' ? 'go.exe' : 'go')) {
-    throw new Error('patinject is not on PATH, and it cannot be built here (needs go on PATH and the action\'s source); ' +
-      'install it first (go install github.com/patinject/patinject/cmd/patinject@VERSION) or add actions/setup-go');
-  }
-  log(`patinject: not on PATH; building it from ${src} with go into ${built}`);
-  fs.mkdirSync(path.dirname(built), { recursive: true, mode: 0o700 });
-  const r = cp.spawnSync('go', ['build', '-trimpath', '-o', built, './cmd/patinject'], { cwd: src, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.error || r.status !== 0) {
-    throw new Error('building patinject failed' + (r.error ? ': ' + r.error.message : ` (go exited ${r.status})`));
-  }
-  log(`patinject: using ${built} (built from source)`);
-  return built;
+  return launch.findOrBuild({
+    candidates: [[built, 'built from source earlier in this job']],
+    src: fs.existsSync(path.join(src, 'go.mod')) ? src : null,
+    out: built,
+    cannot: 'patinject is not on PATH, and it cannot be built here (needs go on PATH and the action\'s source); ' +
+      'install it first (go install github.com/patinject/patinject/cmd/patinject@VERSION) or add actions/setup-go',
+    log,
+  });
 }
 
 // saveState appends NAME<<DELIM, value, DELIM to GITHUB_STATE, as actions/toolkit does.
@@ -148,15 +86,6 @@ function saveState(name, value) {
   fs.appendFileSync(file, `${name}<<${delim}${os.EOL}${value}${os.EOL}${delim}${os.EOL}`);
 }
 
-// run starts patinject with the step's stdout and stderr, where the runner reads workflow
-// commands, and sets the exit code of this process to patinject's.
-function run(bin, args, env) {
-  const r = cp.spawnSync(bin, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.error) throw new Error(`running ${bin}: ${r.error.message}`);
-  if (r.signal) return 128 + (os.constants.signals[r.signal] || 0);
-  return r.status;
-}
-
 // fail reports an error as an annotation and fails the step.
 function fail(err) {
   const msg = String(err && err.message ? err.message : err)
@@ -165,4 +94,4 @@ function fail(err) {
   process.exitCode = 1;
 }
 
-module.exports = { INPUTS, SOURCE_INPUTS, input, childSetup, findOrBuild, saveState, run, fail };
+module.exports = { INPUTS, SOURCE_INPUTS, input, childSetup, findOrBuild, saveState, run: launch.run, fail };

@@ -8,10 +8,10 @@
 // gets a copy of the environment without them, and the inputs as flags.
 'use strict';
 
-const cp = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const launch = require('./launch');
 
 // Prefixes of what the agent hands to task handlers and patinject must not inherit.
 const SCRUBBED = ['SECRET_', 'ENDPOINT_AUTH_', 'SECUREFILE_TICKET_', 'VSTS_TASKVARIABLE_', 'INPUT_', 'PATINJECT_'];
@@ -68,14 +68,6 @@ function inputBool(name) {
   return /^true$/i.test(input(name));
 }
 
-function lines(v) {
-  return v.split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
-}
-
-function envName(flag) {
-  return 'PATINJECT_' + flag.toUpperCase().replace(/-/g, '_');
-}
-
 // cleanEnv is the handler's environment less what the agent hands only to tasks. The job's
 // access token is passed on, as SYSTEM_ACCESSTOKEN, only when an input asks for it.
 function cleanEnv() {
@@ -98,45 +90,7 @@ function cleanEnv() {
 // childSetup turns the inputs in table into argv and a clean environment for patinject.
 function childSetup(table) {
   const env = cleanEnv();
-  const args = [];
-  for (const [name, flag, kind] of table) {
-    const v = input(name);
-    if (v === '') continue;
-    if (kind === 'list') {
-      for (const item of lines(v)) args.push('--' + flag, item);
-    } else if (kind === 'bool') {
-      if (!/^(true|false)$/i.test(v)) throw new Error(`input ${name}: want true or false`);
-      env[envName(flag)] = v.toLowerCase();
-    } else {
-      env[envName(flag)] = v;
-    }
-  }
-  return { args, env };
-}
-
-function isExecutable(p) {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch (e) {
-    return false;
-  }
-}
-
-function onPath(name) {
-  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const p = path.join(dir, name);
-    if (isExecutable(p)) return p;
-  }
-  return null;
-}
-
-const EXE = process.platform === 'win32' ? 'patinject.exe' : 'patinject';
-
-// builtPath is where index.js builds patinject when none is found; post.js finds it there.
-function builtPath() {
-  return path.join(process.env.AGENT_TEMPDIRECTORY || os.tmpdir(), 'patinject-bin', EXE);
+  return { args: launch.flagsFrom(table, input, env), env };
 }
 
 // moduleRoot finds patinject's source above this folder (the task used from a checkout of the
@@ -157,43 +111,18 @@ function moduleRoot() {
 // install), bundled with the task (bin/<platform>-<arch>/), built earlier in this job, else
 // built now from source with the agent's go.
 function findOrBuild(log) {
-  const found = onPath(EXE);
-  if (found) {
-    log(`patinject: using ${found} (found on PATH)`);
-    return found;
-  }
-  const bundled = path.join(__dirname, 'bin', `${process.platform}-${process.arch}`, EXE);
-  if (isExecutable(bundled)) {
-    log(`patinject: using ${bundled} (bundled with the task)`);
-    return bundled;
-  }
-  const built = builtPath();
-  if (isExecutable(built)) {
-    log(`patinject: using ${built} (built from source earlier in this job)`);
-    return built;
-  }
-  const src = moduleRoot();
-  if (!src || !onPath(process.platform === 'win32' ? 'go.exe' : 'go')) {
-    throw new Error('patinject is not on PATH, not bundled with the task, and cannot be built here (needs go on PATH and the source); ' +
-      'install it in an earlier step (go install github.com/patinject/patinject/cmd/patinject@VERSION)');
-  }
-  log(`patinject: not on PATH; building it from ${src} with go into ${built}`);
-  fs.mkdirSync(path.dirname(built), { recursive: true, mode: 0o700 });
-  const r = cp.spawnSync('go', ['build', '-trimpath', '-o', built, './cmd/patinject'], { cwd: src, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.error || r.status !== 0) {
-    throw new Error('building patinject failed' + (r.error ? ': ' + r.error.message : ` (go exited ${r.status})`));
-  }
-  log(`patinject: using ${built} (built from source)`);
-  return built;
-}
-
-// run starts patinject on the handler's stdout and stderr, where the agent reads logging
-// commands, and returns its exit code.
-function run(bin, args, env) {
-  const r = cp.spawnSync(bin, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.error) throw new Error(`running ${bin}: ${r.error.message}`);
-  if (r.signal) return 128 + (os.constants.signals[r.signal] || 0);
-  return r.status;
+  const built = path.join(process.env.AGENT_TEMPDIRECTORY || os.tmpdir(), 'patinject-bin', launch.EXE);
+  return launch.findOrBuild({
+    candidates: [
+      [path.join(__dirname, 'bin', `${process.platform}-${process.arch}`, launch.EXE), 'bundled with the task'],
+      [built, 'built from source earlier in this job'],
+    ],
+    src: moduleRoot(),
+    out: built,
+    cannot: 'patinject is not on PATH, not bundled with the task, and cannot be built here (needs go on PATH and the source); ' +
+      'install it in an earlier step (go install github.com/patinject/patinject/cmd/patinject@VERSION)',
+    log,
+  });
 }
 
 function escapeData(s) {
@@ -218,4 +147,4 @@ function fail(err) {
   process.exitCode = 1;
 }
 
-module.exports = { INPUTS, SOURCE_INPUTS, SCRUBBED, input, childSetup, findOrBuild, run, finish, fail };
+module.exports = { INPUTS, SOURCE_INPUTS, SCRUBBED, input, childSetup, findOrBuild, run: launch.run, finish, fail };
