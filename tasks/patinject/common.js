@@ -129,12 +129,10 @@ function escapeData(s) {
   return s.replace(/%/g, '%AZP25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
-// finish sets the task's result from patinject's exit code.
+// finish fails the task when patinject failed. On success it says nothing: the agent then
+// decides between Succeeded and SucceededWithIssues from the warnings patinject logged.
 function finish(code, what) {
-  if (code === 0) {
-    process.stdout.write(`##vso[task.complete result=Succeeded;]${escapeData(what + ' done')}${os.EOL}`);
-    return;
-  }
+  if (code === 0) return;
   process.stdout.write(`##vso[task.complete result=Failed;]${escapeData(`${what} failed (exit ${code})`)}${os.EOL}`);
   process.exitCode = 1;
 }
