@@ -19,25 +19,29 @@ import (
 //
 //   - NuGetPackageSourceCredentials_<source name> =
 //     Username=USER;Password=TOKEN;ValidAuthenticationTypes=basic, a secret variable, for every
-//     source whose name can be a variable name (letters, digits, '_', '-', '.'). NuGet.exe 5.8
-//     reads the ValidAuthenticationTypes field (verified; older clients would take it as part of
-//     the password), and basic keeps a server that also offers NTLM or Negotiate (Azure DevOps
-//     Server) from being answered with those. A name with '-' or '.' also gets the config file
-//     below: POSIX sh (dash) drops such a variable from the environment it passes on, and for
-//     `inject` it gets only the file, since CI platforms take letters, digits and '_' alone (on
-//     Azure Pipelines a secret variable reaches a script only when mapped, and under a name in
-//     upper case, which NuGet on Linux would not find either). The name is the one given (--nuget NAME=URL), else the name the user's NuGet.Config
-//     files give the URL (the working directory upward, then ~/.nuget/NuGet/NuGet.Config, where
-//     dotnet looks, and ~/.config/NuGet/NuGet.Config, where NuGet.exe on mono looks).
+//     source whose name can be a variable name (letters, digits, '_', '-', '.'). The name is the
+//     one given (--nuget NAME=URL), else the name the user's NuGet.Config files give the URL (the
+//     working directory upward, then ~/.nuget/NuGet/NuGet.Config, where dotnet looks, and
+//     ~/.config/NuGet/NuGet.Config, where NuGet.exe on mono looks). NuGet.exe 5.8 reads the
+//     ValidAuthenticationTypes field (its regex has the group, and a restore with it succeeds;
+//     clients older than that group would take it as part of the password); basic keeps a server
+//     that also offers NTLM or Negotiate (Azure DevOps Server) from being answered with those.
+//     A name with '-' or '.' also gets the config file below: POSIX sh (dash) drops such a
+//     variable from the environment it passes on. For `inject` such a name gets only the file,
+//     since CI platforms take letters, digits and '_' alone (on Azure Pipelines a secret variable
+//     reaches a script only when mapped, and under a name in upper case, which NuGet on Linux
+//     would not find either).
 //   - A NuGet.Config in the private directory, named by PATINJECT_NUGET_CONFIG, when a source is
-//     not in the user's config (a bare URL, named patinject_HOST_PORT), its name is more than
-//     letters, digits and '_' (a space, a hyphen), or for `inject` (ModeCI). It holds the user's effective configuration (their files merged as NuGet
-//     merges them, relative paths made absolute), the missing sources, and packageSourceCredentials
-//     for each: Username, ClearTextPassword, ValidAuthenticationTypes=basic, the element named as
+//     not in the user's config (a bare URL, named patinject_HOST_PORT), when its name is more
+//     than letters, digits and '_' (a space, a hyphen), and always for `inject` (ModeCI). It
+//     holds the user's effective configuration (their files merged as NuGet merges them,
+//     relative paths made absolute), the missing sources, and packageSourceCredentials for each:
+//     Username, ClearTextPassword, ValidAuthenticationTypes=basic, the element named as
 //     XmlConvert.EncodeLocalName does ("My Feed" as My_x0020_Feed). In ModeRun the password is
-//     %PATINJECT_NUGET_PASSWORD%, which NuGet expands, so the file holds no secret; in ModeCI it is
-//     the token. NuGet reads no variable naming a config file (NuGet.exe 5.8, dotnet): the build
-//     passes it, `nuget restore -ConfigFile "$PATINJECT_NUGET_CONFIG"`,
+//     %PATINJECT_NUGET_PASSWORD%, which NuGet expands, so the file holds no secret; in ModeCI it
+//     is the token. NuGet reads no variable naming a config file (none among the NUGET_* names
+//     nuget-5.8.0.exe holds; dotnet documents none either), so the build passes it:
+//     `nuget restore -ConfigFile "$PATINJECT_NUGET_CONFIG"`,
 //     `dotnet restore --configfile "$PATINJECT_NUGET_CONFIG"`. Given a config file, NuGet reads
 //     that one only (and the machine-wide ones), which is why it carries the user's own.
 //   - ARTIFACTS_CREDENTIALPROVIDER_EXTERNAL_FEED_ENDPOINTS and its legacy name
