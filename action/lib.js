@@ -52,11 +52,13 @@ function input(name) {
 }
 
 // childSetup turns inputs into argv and environment for the patinject child: the step's own
-// environment less the INPUT_* variables (the inputs reach the child as flags).
+// environment less the INPUT_* variables (the inputs reach the child as flags) and less the
+// runtime token the runner gives node actions for caches and artifacts, which patinject has no
+// use for. ACTIONS_ID_TOKEN_REQUEST_* stay: Vault jwt login asks for the job's ID token.
 function childSetup(table) {
   const env = Object.assign({}, process.env);
   for (const k of Object.keys(env)) {
-    if (k.startsWith('INPUT_')) delete env[k];
+    if (k.startsWith('INPUT_') || k === 'ACTIONS_RUNTIME_TOKEN') delete env[k];
   }
   return { args: launch.flagsFrom(table, input, env), env };
 }

@@ -639,17 +639,19 @@ func TestActionJavaScript(t *testing.T) {
 	stateFile := filepath.Join(t.TempDir(), "github_state")
 	os.WriteFile(stateFile, nil, 0o600)
 	env := map[string]string{
-		"PATH":                 bin + ":/usr/bin:/bin",
-		"GITHUB_STATE":         stateFile,
-		"RUNNER_TEMP":          t.TempDir(),
-		"INPUT_TOKEN":          "env:CI_PAT",
-		"INPUT_GIT":            "https://dev.azure.com/contoso/\n\n  https://dev.azure.com/fabrikam/  \n",
-		"INPUT_SECRETS":        "A=env:X\nB=vault://pki/issue/ci?alt_names=a,b#certificate",
-		"INPUT_TOKEN-ENV":      "AZURE_DEVOPS_EXT_PAT",
-		"INPUT_DEBUG":          "true",
-		"INPUT_STRICT-CLEANUP": "false",
-		"INPUT_ADO-URL":        "https://vssps.dev.azure.com",
-		"PATINJECT_KEEP":       "x",
+		"PATH":                           bin + ":/usr/bin:/bin",
+		"GITHUB_STATE":                   stateFile,
+		"RUNNER_TEMP":                    t.TempDir(),
+		"INPUT_TOKEN":                    "env:CI_PAT",
+		"INPUT_GIT":                      "https://dev.azure.com/contoso/\n\n  https://dev.azure.com/fabrikam/  \n",
+		"INPUT_SECRETS":                  "A=env:X\nB=vault://pki/issue/ci?alt_names=a,b#certificate",
+		"INPUT_TOKEN-ENV":                "AZURE_DEVOPS_EXT_PAT",
+		"INPUT_DEBUG":                    "true",
+		"INPUT_STRICT-CLEANUP":           "false",
+		"INPUT_ADO-URL":                  "https://vssps.dev.azure.com",
+		"PATINJECT_KEEP":                 "x",
+		"ACTIONS_RUNTIME_TOKEN":          "leak-runtime-token",
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": "id-token-request",
 	}
 	out, code := runNode(t, abs("../action/main.js"), env)
 	if code != 3 {
@@ -674,10 +676,13 @@ func TestActionJavaScript(t *testing.T) {
 			t.Errorf("env %s=%q, want %q", k, r.env[k], want)
 		}
 	}
-	for k := range r.env {
-		if strings.HasPrefix(k, "INPUT_") {
+	for k, v := range r.env {
+		if strings.HasPrefix(k, "INPUT_") || strings.HasPrefix(v, "leak-") {
 			t.Errorf("the child inherited %s", k)
 		}
+	}
+	if r.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] == "" {
+		t.Errorf("the child lacks what it needs to ask for the job's ID token")
 	}
 	saved := parseEnvFile(t, readText(t, stateFile))
 	if saved["bin"] != filepath.Join(bin, "patinject") {
