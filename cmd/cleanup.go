@@ -52,7 +52,12 @@ func (a *app) cleanup(c *cli.Context) error {
 	}
 	st, err := readState(path)
 	if err != nil {
-		return err
+		// Like a failed revocation: reported where people look, fatal only when asked.
+		a.platformWarn(p, err.Error())
+		if o.Strict {
+			return &exitError{code: ExitCleanup, msg: "cleanup failed (--strict-cleanup)"}
+		}
+		return nil
 	}
 	if st == nil || len(st.Actions) == 0 {
 		log.Debug("nothing to clean up", "state", path)

@@ -514,8 +514,11 @@ func TestCleanupNothingToDo(t *testing.T) {
 	}
 	bad := filepath.Join(t.TempDir(), "state.json")
 	os.WriteFile(bad, []byte("not json"), 0o600)
-	if _, stderr, code := runInProcess(t, fakeEnv{"HOME": home}, "cleanup", "--state", bad); code != ExitFailure || !strings.Contains(stderr, "not patinject's") {
-		t.Errorf("corrupt state: %d %q", code, stderr)
+	if _, stderr, code := runInProcess(t, fakeEnv{"HOME": home}, "cleanup", "--state", bad); code != 0 || !strings.Contains(stderr, "warning: the state file") || !strings.Contains(stderr, "not patinject's") {
+		t.Errorf("corrupt state: %d %q, want a warning and exit 0", code, stderr)
+	}
+	if stdout, _, code := runInProcess(t, fakeEnv{"HOME": home, "GITHUB_ACTIONS": "true"}, "cleanup", "--state", bad, "--strict-cleanup"); code != ExitCleanup || !strings.HasPrefix(stdout, "::warning") {
+		t.Errorf("corrupt state, strict, on GitHub: %d %q, want a warning annotation and exit %d", code, stdout, ExitCleanup)
 	}
 }
 
