@@ -55,14 +55,16 @@ func BenchmarkRedactor(b *testing.B) {
 	tests := []struct {
 		name    string
 		secrets int
-		write   int // bytes per Write; 64 KiB is what a pipe hands over at a time
-		every   int // a secret form every this many bytes; 0: none
+		write   int  // bytes per Write; 64 KiB is what a pipe hands over at a time
+		every   int  // a secret form every this many bytes; 0: none
+		short   bool // add a 4-byte secret: the window shrinks to 4 bytes
 	}{
 		{name: "secrets=1", secrets: 1, write: 64 << 10},
 		{name: "secrets=50", secrets: 50, write: 64 << 10},
 		{name: "secrets=50/writes=256KiB", secrets: 50, write: 256 << 10},
 		{name: "secrets=50/writes=100B", secrets: 50, write: 100},
 		{name: "secrets=50/form-every-4KiB", secrets: 50, write: 64 << 10, every: 4 << 10},
+		{name: "secrets=50/one-of-4-bytes", secrets: 50, write: 64 << 10, short: true},
 	}
 	for _, tt := range tests {
 		b.Run(tt.name, func(b *testing.B) {
@@ -70,6 +72,9 @@ func BenchmarkRedactor(b *testing.B) {
 			var pats [][]byte
 			for range tt.secrets {
 				pats = append(pats, Forms(benchSecret(rng), DefaultUsername)...)
+			}
+			if tt.short {
+				pats = append(pats, Forms("Xq9z", DefaultUsername)...)
 			}
 			data := benchOutput(rng, 8<<20, pats, tt.every)
 			r := NewMatcher(pats).NewRedactor(io.Discard)
