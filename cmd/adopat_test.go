@@ -229,11 +229,14 @@ func TestAdoPatAccessTokenFromAz(t *testing.T) {
 func TestPatsCommand(t *testing.T) {
 	srv := adotest.NewServer(t)
 	entra := "file:" + entraFile(t, srv)
-	code, _, stderr := runMain(t, "inject", "--platform", "local", "--dotenv", filepath.Join(t.TempDir(), "e"), "--state", filepath.Join(t.TempDir(), "s"),
+	state := filepath.Join(t.TempDir(), "s")
+	code, _, stderr := runMain(t, "inject", "--platform", "local", "--dotenv", filepath.Join(t.TempDir(), "e"), "--state", state,
 		"--token", "ado-pat://contoso?scope=vso.code&name=diag", "--token-env", "T", "--ado-url", srv.URL, "--ado-access-token", entra)
 	if code != 0 {
 		t.Fatalf("inject: %d %s", code, stderr)
 	}
+	// inject's private directory lives until cleanup, as in a CI job.
+	t.Cleanup(func() { runMain(t, "cleanup", "--state", state, "--ado-url", srv.URL, "--ado-access-token", entra) })
 	p := srv.PATs()[0]
 	code, stdout, stderr := runMain(t, "pats", "list", "--ado-url", srv.URL, "--ado-access-token", entra, "contoso")
 	if code != 0 || !strings.Contains(stdout, p.AuthorizationID) || !strings.Contains(stdout, "diag ") || strings.Contains(stdout, p.Token) {
