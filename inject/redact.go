@@ -21,21 +21,23 @@ const Redaction = "***"
 // Where the table says 0, a second hash of the window's first and last blocks picks the few
 // patterns that could start here, and they are compared.
 //
-// Measured on CI-like output with 50 secrets (400 patterns of 32 bytes and more), 64 KiB writes:
-// a 64 KiB shift table ran at 11 GB/s, 256 KiB at 19 GB/s, 1 MiB no faster. The table is
-// sparse enough (under 5% of its entries below a full window) that the "move a whole window"
-// branch is nearly always predicted, and lookups in L2 then overlap instead of queueing.
+// The table is sized to have at least 64 entries per block of the patterns, so that nearly all of
+// ordinary text moves a whole window: that branch is then nearly always predicted, and lookups
+// overlap instead of queueing. Measured on CI-like output with 50 secrets (400 patterns of 32
+// bytes and more, 64 KiB writes): a 64 KiB table ran at 11 GB/s, 256 KiB at 19 GB/s, 1 MiB no
+// faster; hence at most maxTableBits. One secret needs only a few KiB, which keeps compiling
+// the patterns out of patinject's start-up time.
 const (
-	shiftBits = 18
-	hashMul   = 0x9e3779b1 // golden-ratio multiplier: spreads the block's bits into the top bits
-	candMul   = 0x85ebca77
+	minTableBits = 10
+	maxTableBits = 18
+	hashMul      = 0x9e3779b1 // golden-ratio multiplier: spreads the block's bits into the top bits
+	candMul      = 0x85ebca77
 	// maxWindow bounds the window. A longer one skips further but puts more blocks of each
 	// pattern in the shift table (win-3 of them), so fewer blocks of ordinary text miss them all;
 	// with hundreds of patterns 32 keeps the table sparse.
 	maxWindow = 32
-	// beginBits sizes the filter of beginnings (32 KiB); beginMul is the base of their hash.
-	beginBits = 18
-	beginMul  = 0x100000001b3
+	// beginMul is the base of the polynomial hash of beginnings.
+	beginMul = 0x100000001b3
 )
 
 // Matcher is a compiled set of patterns. It is read-only once built, so one Matcher serves the
@@ -48,7 +50,8 @@ type Matcher struct {
 	win    int // window length
 	blk    int // block length: 4, or minLen when a pattern is shorter than that
 
-	shift     [1 << shiftBits]uint8
+	shift     []uint8 // by blockHash of a block: how far the window may move
+	shiftBits uint
 	far       uint8 // the shift of a block that is in no pattern: a whole window
 	candBits  uint
 	candStart []uint32 // patterns that may start at a window of key k: cand[candStart[k]:candStart[k+1]]
@@ -56,7 +59,8 @@ type Matcher struct {
 
 	// begins has a bit set for the hash of every beginning shorter than the window of every
 	// pattern: the last few bytes of a write are tested against it before the exact search.
-	begins [1 << beginBits / 64]uint64
+	begins    []uint64
+	beginBits uint
 	// first and pair are exact sets of the first byte and the first two bytes of patterns longer
 	// than that: the one- and two-byte tails, the commonest beginnings, need no search.
 	first [256 / 64]uint64
@@ -86,12 +90,14 @@ func NewMatcher(patterns [][]byte) *Matcher {
 	m.blk = min(4, m.win)
 
 	m.far = uint8(m.win - m.blk + 1)
+	m.shiftBits = tableBits(len(m.pats) * int(m.far))
+	m.shift = make([]uint8, 1<<m.shiftBits)
 	for i := range m.shift {
 		m.shift[i] = m.far
 	}
 	for _, p := range m.pats {
 		for j := 0; j+m.blk <= m.win; j++ {
-			h := blockHash(m.load(p[j:]))
+			h := m.blockHash(m.load(p[j:]))
 			m.shift[h] = min(m.shift[h], uint8(m.win-m.blk-j))
 		}
 	}
@@ -116,6 +122,8 @@ func NewMatcher(patterns [][]byte) *Matcher {
 
 	m.sorted = slices.Clone(m.pats)
 	slices.SortFunc(m.sorted, bytes.Compare)
+	m.beginBits = tableBits(len(m.pats) * (m.win - 1))
+	m.begins = make([]uint64, max(1<<m.beginBits/64, 1))
 	for _, p := range m.pats {
 		if len(p) > 1 {
 			m.first[p[0]/64] |= 1 << (p[0] % 64)
@@ -127,7 +135,7 @@ func NewMatcher(patterns [][]byte) *Matcher {
 		var h uint64
 		for l := 1; l < m.win; l++ {
 			h = h*beginMul + uint64(p[l-1]) + 1
-			k := beginKey(h, l)
+			k := m.beginKey(h, l)
 			m.begins[k/64] |= 1 << (k % 64)
 		}
 	}
@@ -149,15 +157,20 @@ func (m *Matcher) load(b []byte) uint32 {
 	return v
 }
 
-func blockHash(v uint32) uint32 { return (v * hashMul) >> (32 - shiftBits) }
+// tableBits sizes a hashed table for n entries: 64 slots or more for each, within limits.
+func tableBits(n int) uint {
+	return uint(min(max(bits.Len(uint(n))+6, minTableBits), maxTableBits))
+}
+
+func (m *Matcher) blockHash(v uint32) uint32 { return (v * hashMul) >> (32 - m.shiftBits) }
 
 func (m *Matcher) candKey(first, last uint32) uint32 {
 	return (first*candMul ^ last*hashMul) >> (32 - m.candBits)
 }
 
 // beginKey places the polynomial hash h of a beginning of length l in m.begins.
-func beginKey(h uint64, l int) uint64 {
-	return ((h ^ uint64(l)<<56) * 0x9e3779b97f4a7c15) >> (64 - beginBits)
+func (m *Matcher) beginKey(h uint64, l int) uint64 {
+	return ((h ^ uint64(l)<<56) * 0x9e3779b97f4a7c15) >> (64 - m.beginBits)
 }
 
 // beginsPattern reports whether b is a proper prefix of some pattern.
@@ -299,12 +312,13 @@ func (r *Redactor) scan(data []byte, from, to int, off int64, atEnd, final bool)
 	s := from
 	last := min(to, n-win+1) // windows from here on do not fit or are not asked for
 	far := m.far
+	shift, hshift := m.shift, 32-m.shiftBits
 	for s < last {
 		if blk == 4 {
 			// While the window's last block is in no pattern, move a whole window on. The step
 			// does not wait for the table lookup (the branch is predicted), so the loads of
 			// the next windows overlap instead of queueing behind each other.
-			for s < last && m.shift[blockHash(binary.LittleEndian.Uint32(data[s+win-4:]))] == far {
+			for s < last && shift[(binary.LittleEndian.Uint32(data[s+win-4:])*hashMul)>>hshift] == far {
 				s += int(far)
 			}
 			if s >= last {
@@ -317,7 +331,7 @@ func (r *Redactor) scan(data []byte, from, to int, off int64, atEnd, final bool)
 		} else {
 			v = m.load(data[s+win-blk:])
 		}
-		if sh := m.shift[blockHash(v)]; sh != 0 {
+		if sh := shift[m.blockHash(v)]; sh != 0 {
 			s += int(sh)
 			continue
 		}
@@ -359,7 +373,7 @@ func (r *Redactor) scan(data []byte, from, to int, off int64, atEnd, final bool)
 			hs[i-s] = h
 		}
 		for i := s; i < to; i++ {
-			k := beginKey(hs[i-s], n-i)
+			k := m.beginKey(hs[i-s], n-i)
 			if m.begins[k/64]&(1<<(k%64)) != 0 && m.beginsPattern(data[i:]) {
 				return i, off + int64(i)
 			}
@@ -381,7 +395,7 @@ func (r *Redactor) match(start, end int64) {
 		return
 	}
 	r.emitTo(start)
-	r.put([]byte(Redaction))
+	r.putRedaction()
 	r.covEnd, r.emitted = end, end
 }
 
@@ -430,6 +444,17 @@ func (r *Redactor) put(b []byte) {
 		r.flushOut()
 	}
 	r.out = append(r.out, b...)
+}
+
+// putRedaction is put(Redaction) without converting the string, which would allocate each time.
+func (r *Redactor) putRedaction() {
+	if r.out == nil {
+		r.out = make([]byte, 0, outBuf)
+	}
+	if len(r.out)+len(Redaction) > cap(r.out) {
+		r.flushOut()
+	}
+	r.out = append(r.out, Redaction...)
 }
 
 func (r *Redactor) flushOut() {
