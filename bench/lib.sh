@@ -1,0 +1,98 @@
+# Shared by the bench scripts: building, test data, secrets and timing. Sourced, not run.
+# Everything big goes in $work (a temporary directory removed on exit), never in the tree.
+
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+N=${N:-3}
+work=$(mktemp -d "${TMPDIR:-/tmp}/patinject-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# build_patinject sets $bin: $PATINJECT when given (a binary built elsewhere), else a fresh build
+# of this tree.
+build_patinject() {
+  if [ -n "${PATINJECT:-}" ]; then
+    bin=$PATINJECT
+  else
+    (cd "$root" && go build -o "$work/patinject" ./cmd/patinject)
+    bin=$work/patinject
+  fi
+  echo "patinject: $bin ($("$bin" version 2>/dev/null | head -n1 || true))" >&2
+}
+
+# make_bigfile SIZE_MB writes $work/big.txt: CI-like text (log lines, JSON, hex ids, base64 lines),
+# an 8 MiB sample repeated up to the size.
+make_bigfile() {
+  local size_mb=$1
+  awk -v seed=42 'BEGIN {
+    srand(seed)
+    nw = split("INFO DEBUG WARN building target linking ok github.com/patinject cache hit miss the Step Downloading npm deprecated compiling src/main.rs test passed", w, " ")
+    while (total < 5 * 1024 * 1024) {
+      r = int(rand() * 3)
+      if (r == 0) {
+        line = sprintf("2024-05-01T12:%02d:%02d.%03dZ", int(rand()*60), int(rand()*60), int(rand()*1000))
+        n = 3 + int(rand() * 10)
+        for (i = 0; i < n; i++) line = line " " w[1 + int(rand() * nw)]
+      } else if (r == 1) {
+        line = sprintf("{\"id\":\"%08x%08x\",\"name\":\"%s\",\"count\":%d,\"ok\":true}", int(rand()*2^31), int(rand()*2^31), w[1 + int(rand() * nw)], int(rand()*1e6))
+      } else {
+        line = sprintf("commit %08x%08x%08x%08x%08x", int(rand()*2^31), int(rand()*2^31), int(rand()*2^31), int(rand()*2^31), int(rand()*2^31))
+      }
+      print line
+      total += length(line) + 1
+    }
+  }' > "$work/text.part"
+  head -c $((2 << 20)) /dev/urandom | base64 -w 76 > "$work/b64.part"
+  # Interleave the two so that base64 and text alternate line by line.
+  paste -d '\n' "$work/text.part" "$work/b64.part" | grep -v '^$' > "$work/sample.txt"
+  rm -f "$work/text.part" "$work/b64.part"
+  local want=$((size_mb << 20))
+  : > "$work/big.txt"
+  while [ "$(stat -c %s "$work/big.txt")" -lt "$want" ]; do cat "$work/sample.txt" >> "$work/big.txt"; done
+  truncate -s "$want" "$work/big.txt"
+  bigfile=$work/big.txt
+}
+
+# make_secrets COUNT exports V_1..V_COUNT (32 random alphanumerics each) and sets secret_args to
+# the matching --secret S_i=env:V_i flags.
+make_secrets() {
+  secret_args=()
+  local i v
+  for ((i = 1; i <= $1; i++)); do
+    v=$(head -c 128 /dev/urandom | tr -dc 'A-Za-z0-9' | head -c 32)
+    [ ${#v} -eq 32 ] || { i=$((i - 1)); continue; }
+    export "V_$i=$v"
+    secret_args+=(--secret "S_$i=env:V_$i")
+  done
+}
+
+# have_hyperfine: whether to time with hyperfine (NO_HYPERFINE=1 tries the fallback).
+have_hyperfine() { [ -z "${NO_HYPERFINE:-}" ] && command -v hyperfine > /dev/null; }
+
+# median_of: the median of the numbers on stdin, one a line.
+median_of() { sort -g | awk '{ t[NR] = $1 } END { print (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }'; }
+
+# median_direct RUNS WORD...: the median wall time of running WORD... (no shell) RUNS times, read
+# with bash's own clock, so no process is started to read it.
+median_direct() {
+  local runs=$1 i t0 t1
+  shift
+  "$@" > /dev/null 2>&1 || true # warm-up
+  for ((i = 0; i < runs; i++)); do
+    t0=$EPOCHREALTIME
+    "$@" > /dev/null 2>&1 || true
+    t1=$EPOCHREALTIME
+    echo "$t0 $t1"
+  done | awk '{ printf "%.6f\n", $2 - $1 }' | median_of
+}
+
+# median_seconds RUNS CMD: the median wall time of running CMD (a shell command line) RUNS times,
+# with hyperfine when it is installed, else with bash's own clock.
+median_seconds() {
+  local runs=$1 cmd=$2
+  if have_hyperfine; then
+    hyperfine --style none --runs "$runs" --warmup 1 --export-csv "$work/h.csv" "$cmd" > /dev/null 2>&1
+    awk -F, 'NR == 2 { print $4 }' "$work/h.csv"
+  else
+    median_direct "$runs" bash -c "$cmd"
+  fi
+}
