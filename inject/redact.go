@@ -184,9 +184,13 @@ func (m *Matcher) beginsPattern(b []byte) bool {
 		k := uint16(b[0])<<8 | uint16(b[1])
 		return m.pair[k/64]&(1<<(k%64)) != 0
 	}
-	// Patterns that begin with b sort together, right where b itself would go.
-	i, _ := slices.BinarySearchFunc(m.sorted, b, bytes.Compare)
-	return i < len(m.sorted) && len(m.sorted[i]) > len(b) && bytes.HasPrefix(m.sorted[i], b)
+	// Patterns that begin with b sort together, right where b itself would go (after b, if b is
+	// a pattern too).
+	i, found := slices.BinarySearchFunc(m.sorted, b, bytes.Compare)
+	if found {
+		i++
+	}
+	return i < len(m.sorted) && bytes.HasPrefix(m.sorted[i], b)
 }
 
 // Redactor replaces every occurrence of its patterns in what is written with "***" and writes the

@@ -501,3 +501,31 @@ func TestRedactorFlushStartsNewStream(t *testing.T) {
 		})
 	}
 }
+
+func TestMatcherBeginsPattern(t *testing.T) {
+	t.Parallel()
+	m := NewMatcher(patternsOf("ABCD", "ABCDEFGH", "xyz!", "ABD0"))
+	tests := []struct {
+		name string
+		b    string
+		want bool
+	}{
+		{name: "one byte", b: "A", want: true},
+		{name: "two bytes", b: "AB", want: true},
+		{name: "a pattern that begins a longer one", b: "ABCD", want: true},
+		{name: "beginning of the longest", b: "ABCDEFG", want: true},
+		{name: "whole longest pattern", b: "ABCDEFGH", want: false},
+		{name: "a pattern that begins no other", b: "xyz!", want: false},
+		{name: "between two patterns", b: "ABC0", want: false},
+		{name: "not a first byte", b: "B", want: false},
+		{name: "empty", b: "", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := m.beginsPattern([]byte(tt.b)); got != tt.want {
+				t.Errorf("beginsPattern(%q): got %v, want %v", tt.b, got, tt.want)
+			}
+		})
+	}
+}
