@@ -441,24 +441,24 @@ func (r *Redactor) put(b []byte) {
 		r.write(b)
 		return
 	}
-	if r.out == nil {
-		r.out = make([]byte, 0, outBuf)
-	}
-	if len(r.out)+len(b) > cap(r.out) {
-		r.flushOut()
-	}
+	r.room(len(b))
 	r.out = append(r.out, b...)
 }
 
 // putRedaction is put(Redaction) without converting the string, which would allocate each time.
 func (r *Redactor) putRedaction() {
+	r.room(len(Redaction))
+	r.out = append(r.out, Redaction...)
+}
+
+// room makes space for n more bytes (at most outBuf) in the output buffer.
+func (r *Redactor) room(n int) {
 	if r.out == nil {
 		r.out = make([]byte, 0, outBuf)
 	}
-	if len(r.out)+len(Redaction) > cap(r.out) {
+	if len(r.out)+n > cap(r.out) {
 		r.flushOut()
 	}
-	r.out = append(r.out, Redaction...)
 }
 
 func (r *Redactor) flushOut() {
