@@ -176,10 +176,13 @@ func Action(base, org string, p PatToken) cleanup.Action {
 // Source mints a PAT for each ado-pat:// reference and hands back its revocation.
 type Source struct {
 	Client          *Client
-	AllowFullAccess bool   // --ado-allow-full-access: app_token is accepted
-	Purpose         string // what the default display name names: "contoso/app run 42"
-	Now             func() time.Time
-	Log             *slog.Logger
+	AllowFullAccess bool // --ado-allow-full-access: app_token is accepted
+	// Purpose says what the default display name names ("contoso/app run 42"). It is a function
+	// because working it out may read the CI environment and the user database, which a run that
+	// mints nothing should not pay for.
+	Purpose func() string
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 var _ secret.Source = (*Source)(nil)
@@ -202,7 +205,11 @@ func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (secret.Resolved, 
 	}
 	name := spec.Name
 	if name == "" {
-		name = DefaultName(s.Purpose)
+		purpose := ""
+		if s.Purpose != nil {
+			purpose = s.Purpose()
+		}
+		name = DefaultName(purpose)
 	}
 	name += " " + tag()
 	pat, err := s.Client.Create(ctx, spec.Org, CreateRequest{

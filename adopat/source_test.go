@@ -85,7 +85,7 @@ func TestParseSpec(t *testing.T) {
 func TestSourceMintsAndRevokes(t *testing.T) {
 	t.Parallel()
 	srv := adotest.NewServer(t)
-	src := &adopat.Source{Client: newClient(srv), Purpose: "contoso/app run 42"}
+	src := &adopat.Source{Client: newClient(srv), Purpose: func() string { return "contoso/app run 42" }}
 	res, err := src.Resolve(context.Background(), mustRef(t, "ado-pat://contoso?scope=vso.code+vso.packaging&ttl=10m"))
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ func (a *app) adoPatSource(o *Options, reg *cleanup.Registry, log *slog.Logger) 
 	return &adopat.Source{
 		Client:          a.adoClient(o, o.AdoURL, reg, log),
 		AllowFullAccess: o.AdoAllowFullAccess,
-		Purpose:         a.purpose(),
+		Purpose:         a.purpose,
 		Log:             log,
 	}
 }

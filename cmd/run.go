@@ -2,11 +2,14 @@ package cmd
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -52,11 +55,12 @@ func (a *app) run(c *cli.Context) (err error) {
 		}
 	}()
 
-	dir, err := privateDir()
+	// The private directory is named now, for the injectors to plan with, and made only if the
+	// plan has files: a run that only exports variables touches no disk.
+	dir, err := reserveDir()
 	if err != nil {
 		return err
 	}
-	reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return os.RemoveAll(dir) })
 
 	resolver := a.resolver(&o, reg, log)
 	reqs, err := o.requests(resolver.Known)
@@ -92,8 +96,14 @@ func (a *app) run(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := writeFiles(plan.Files); err != nil {
-		return err
+	if len(plan.Files) > 0 {
+		if err := makePrivateDir(dir); err != nil {
+			return err
+		}
+		reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return os.RemoveAll(dir) })
+		if err := writeFiles(plan.Files); err != nil {
+			return err
+		}
 	}
 	env := childEnv(a.environ(), secrets, plan.Env)
 	for _, s := range secrets {
@@ -156,8 +166,28 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// privateDir makes patinject's own 0700 directory for the files of one run.
-func privateDir() (string, error) { return privateDirIn("") }
+// reserveDir names a private directory for the files of one run, under the system's temporary
+// directory, without making it: makePrivateDir does that when there is a file to write.
+func reserveDir() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return filepath.Join(os.TempDir(), "patinject-"+hex.EncodeToString(b[:])), nil
+}
+
+// makePrivateDir makes dir, 0700. Mkdir fails if anything, a planted symlink included, already
+// has the name, so the directory is patinject's own as surely as os.MkdirTemp's would be.
+func makePrivateDir(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return fmt.Errorf("creating a private temporary directory: %w (set TMPDIR to a writable directory)", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		os.Remove(dir)
+		return err
+	}
+	return nil
+}
 
 // privateDirIn makes it under base ("" is the system's temporary directory; `inject` uses the CI
 // platform's per-job one).
