@@ -21,6 +21,16 @@ one=$(median_seconds "$N" "'$bin' run ${secret_args[*]} -- cat '$bigfile' > /dev
 make_secrets 50
 fifty=$(median_seconds "$N" "'$bin' run ${secret_args[*]} -- cat '$bigfile' > /dev/null")
 
+# A figure is only worth something if every byte arrived: the file holds no secret, so what
+# patinject passes on must be the file exactly.
+want=$(sha256sum < "$bigfile")
+got=$("$bin" run "${secret_args[@]}" -- cat "$bigfile" | sha256sum)
+if [ "$got" != "$want" ]; then
+  echo "throughput.sh: patinject's output differs from the file (sha256 $got, want $want): the figures are void" >&2
+  exit 1
+fi
+echo "output checked: patinject run with 50 secrets passed the ${SIZE_MB} MiB through byte for byte" >&2
+
 printf '%-34s %10s %8s %8s\n' "$((bytes >> 20)) MiB, median of $N" "MB/s" "seconds" "x pipe"
 for row in "pipe: cat | cat:$pipe" "patinject run, 1 secret:$one" "patinject run, 50 secrets:$fifty"; do
   name=${row%:*} s=${row##*:}
