@@ -13,6 +13,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"gopkg.in/yaml.v3"
+
+	"github.com/patinject/patinject/internal/testpeer"
 )
 
 // The GitHub Action (action.yml, action/*.js) and the Azure Pipelines task (tasks/patinject):
@@ -29,7 +31,7 @@ func specPath(t *testing.T, name string) string {
 	t.Helper()
 	p := filepath.Join(specsDir, name)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("SKIPPED: %s not found (the shared specs lie beside the repository)", p)
+		testpeer.Missing(t, p+" not found (the shared specs lie beside the repository)")
 	}
 	return p
 }
@@ -858,7 +860,7 @@ func TestGitLabTemplate(t *testing.T) {
 	}
 	sh, err := exec.LookPath("sh")
 	if err != nil {
-		t.Skip("no sh")
+		testpeer.Missing(t, "no sh on PATH")
 	}
 	script := strings.Join(job.BeforeScript, "\n")
 	run := func(path string) (string, error) {

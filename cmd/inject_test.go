@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/patinject/patinject/cleanup"
+
+	"github.com/patinject/patinject/internal/testpeer"
 )
 
 // fakeEnv is a fake process environment for in-process runs of the app.
@@ -228,7 +230,7 @@ func assertNothingLeft(t *testing.T, env fakeEnv, temp string) {
 
 func TestInjectFailureAfterWritingTakesAllBack(t *testing.T) {
 	if _, err := os.Stat("/dev/full"); err != nil {
-		t.Skip("no /dev/full")
+		testpeer.Missing(t, "no /dev/full")
 	}
 	env, temp := githubEnv(t)
 	// The summary is written last and fails (no space left): by then GITHUB_ENV and GITHUB_OUTPUT

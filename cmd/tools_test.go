@@ -366,7 +366,7 @@ func tokenServer(t *testing.T, addr, token string) (url string, log *authlog.Log
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Skipf("cannot listen on %s: %v", addr, err)
+		testpeer.Missing(t, fmt.Sprintf("cannot listen on %s: %v", addr, err))
 	}
 	log = &authlog.Log{}
 	srv := httptest.NewUnstartedServer(log.Gate(toolUser, token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

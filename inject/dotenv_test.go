@@ -10,6 +10,8 @@ import (
 	"github.com/joho/godotenv"
 
 	"github.com/patinject/patinject/secret"
+
+	"github.com/patinject/patinject/internal/testpeer"
 )
 
 func TestDotenvRoundTrip(t *testing.T) {
@@ -40,7 +42,7 @@ func TestDotenvRoundTrip(t *testing.T) {
 
 	sh, err := exec.LookPath("sh")
 	if err != nil {
-		t.Skip("no sh")
+		testpeer.Missing(t, "no sh on PATH")
 	}
 	file := filepath.Join(t.TempDir(), "x.env")
 	if err := os.WriteFile(file, b, 0o600); err != nil {

@@ -29,6 +29,13 @@ func Command(t testing.TB, name string) string {
 	return p
 }
 
+// Missing reports a peer or a machine feature the test needs and cannot find: a failure under
+// CI=true, a loud skip elsewhere.
+func Missing(t testing.TB, why string) {
+	t.Helper()
+	missing(t, why)
+}
+
 func missing(t testing.TB, why string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
