@@ -8,11 +8,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +24,8 @@ import (
 // Kubernetes login against the real Vault, whose kubernetes auth method asks a TokenReview API
 // (here an httptest server answering as the Kubernetes API server does) whether the pod's
 // service account token is valid.
+var k8sMounts atomic.Int32
+
 func TestKubernetesLogin(t *testing.T) {
 	f := setup(t)
 	jwt := serviceAccountJWT(f.key, "build", "ci", "uid-0123")
@@ -43,9 +47,12 @@ func TestKubernetesLogin(t *testing.T) {
 		writeJSON(w, map[string]any{"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": status})
 	}))
 	t.Cleanup(api.Close)
-	f.srv.Write(t, "sys/auth/k8s", map[string]any{"type": "kubernetes"})
-	f.srv.Write(t, "auth/k8s/config", map[string]any{"kubernetes_host": api.URL, "disable_local_ca_jwt": true})
-	f.srv.Write(t, "auth/k8s/role/ci", map[string]any{
+	// The dev server is shared by the package's tests: a mount of this run's own keeps the test
+	// repeatable (go test -count=N), each run with its own fake Kubernetes API.
+	mount := fmt.Sprintf("k8s-%d", k8sMounts.Add(1))
+	f.srv.Write(t, "sys/auth/"+mount, map[string]any{"type": "kubernetes"})
+	f.srv.Write(t, "auth/"+mount+"/config", map[string]any{"kubernetes_host": api.URL, "disable_local_ca_jwt": true})
+	f.srv.Write(t, "auth/"+mount+"/role/ci", map[string]any{
 		"bound_service_account_names": []string{"ci"}, "bound_service_account_namespaces": []string{"build"},
 		"token_policies": []string{"ci-read"}, "token_ttl": "10m",
 	})
@@ -56,20 +63,20 @@ func TestKubernetesLogin(t *testing.T) {
 
 	t.Run("service account token file", func(t *testing.T) {
 		reg := &cleanup.Registry{}
-		src := f.source(t, nil, Login{Method: MethodKubernetes, Path: "k8s", Role: "ci", TokenFile: tokenFile}, reg)
+		src := f.source(t, nil, Login{Method: MethodKubernetes, Path: mount, Role: "ci", TokenFile: tokenFile}, reg)
 		checkLoginRead(t, f, src, reg)
 	})
 	t.Run("namespace not bound", func(t *testing.T) {
 		other := serviceAccountJWT(f.key, "other", "ci", "uid-0123")
-		src := f.source(t, nil, Login{Method: MethodKubernetes, Path: "k8s", Role: "ci", JWT: value(other)}, nil)
+		src := f.source(t, nil, Login{Method: MethodKubernetes, Path: mount, Role: "ci", JWT: value(other)}, nil)
 		_, err := src.Resolve(context.Background(), mustRef(t, "vault://secret/ci/one"))
-		if err == nil || !errors.Is(err, ErrLogin) || !strings.Contains(err.Error(), "vault: log in with kubernetes at auth/k8s: login failed: namespace not authorized") ||
+		if err == nil || !errors.Is(err, ErrLogin) || !strings.Contains(err.Error(), "vault: log in with kubernetes at auth/"+mount+": login failed: namespace not authorized") ||
 			!strings.Contains(err.Error(), "bound service account names and namespaces") || strings.Contains(err.Error(), other) {
 			t.Errorf("got %v", err)
 		}
 	})
 	t.Run("not in a pod", func(t *testing.T) {
-		src := f.source(t, nil, Login{Method: MethodKubernetes, Path: "k8s", Role: "ci", TokenFile: filepath.Join(t.TempDir(), "none")}, nil)
+		src := f.source(t, nil, Login{Method: MethodKubernetes, Path: mount, Role: "ci", TokenFile: filepath.Join(t.TempDir(), "none")}, nil)
 		_, err := src.Resolve(context.Background(), mustRef(t, "vault://secret/ci/one"))
 		if err == nil || !strings.Contains(err.Error(), "no service account token at") || !strings.Contains(err.Error(), "--vault-jwt REF") {
 			t.Errorf("got %v", err)
