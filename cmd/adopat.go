@@ -12,10 +12,10 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/patinject/patinject/adopat"
 	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/secret"
+	"github.com/patinject/patinject/source/adopat"
 )
 
 // adoPatSource mints a PAT for each ado-pat:// reference.

@@ -13,8 +13,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/patinject/patinject/adopat/adotest"
 	"github.com/patinject/patinject/cmd"
+	"github.com/patinject/patinject/source/adopat/adotest"
 )
 
 // runMain runs patinject in-process and returns its exit code, stdout and stderr. The tests

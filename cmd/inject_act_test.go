@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patinject/patinject/adopat/adotest"
 	"github.com/patinject/patinject/internal/testpeer"
 	"github.com/patinject/patinject/internal/testpeer/gitserver"
+	"github.com/patinject/patinject/source/adopat/adotest"
 )
 
 // azureReposGate stands in front of the test git server as Azure Repos would: a request passes

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
 )
 
@@ -116,14 +117,14 @@ func (o *Options) validate() error {
 
 // requests turns the options into what the resolver resolves, in order: env files first (later
 // files override earlier ones), then --secret (overrides env files), then --token.
-func (o *Options) requests(known func(string) bool) ([]secret.Request, error) {
+func (o *Options) requests(known func(string) bool) ([]resolve.Request, error) {
 	public := map[string]bool{}
 	for _, n := range o.NotSecret {
 		public[n] = true
 	}
 	byName := map[string]int{}
-	var reqs []secret.Request
-	put := func(q secret.Request) {
+	var reqs []resolve.Request
+	put := func(q resolve.Request) {
 		q.Public = public[q.Name]
 		if i, ok := byName[q.Name]; ok {
 			reqs[i] = q
@@ -153,11 +154,11 @@ func (o *Options) requests(known func(string) bool) ([]secret.Request, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s: %s: %w", from, name, err)
 				}
-				put(secret.Request{Name: name, From: from, Ref: ref})
+				put(resolve.Request{Name: name, From: from, Ref: ref})
 				continue
 			}
 			lit := secret.NewValue(v)
-			put(secret.Request{Name: name, From: from, Literal: &lit})
+			put(resolve.Request{Name: name, From: from, Literal: &lit})
 		}
 	}
 	for _, s := range o.Secrets {
@@ -166,14 +167,14 @@ func (o *Options) requests(known func(string) bool) ([]secret.Request, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--secret %s: %w", name, err)
 		}
-		put(secret.Request{Name: name, From: "--secret", Ref: ref})
+		put(resolve.Request{Name: name, From: "--secret", Ref: ref})
 	}
 	if o.Token != "" {
 		ref, err := secret.ParseRef(o.Token)
 		if err != nil {
 			return nil, fmt.Errorf("--token: %w", err)
 		}
-		reqs = append(reqs, secret.Request{Name: tokenName, From: "", Ref: ref})
+		reqs = append(reqs, resolve.Request{Name: tokenName, From: "", Ref: ref})
 	}
 	return reqs, nil
 }

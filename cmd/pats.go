@@ -8,7 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/patinject/patinject/adopat"
+	"github.com/patinject/patinject/source/adopat"
 )
 
 // patsCommand shows and revokes the user's PATs: what ado-pat:// minted, or left behind. It

@@ -6,15 +6,15 @@ import (
 	"os"
 
 	"github.com/patinject/patinject/cleanup"
-	"github.com/patinject/patinject/secret"
+	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/source/envsrc"
 	"github.com/patinject/patinject/source/filesrc"
 )
 
 // sources builds one source per scheme. A new source is one line here. reg is where a source
 // registers what is not tied to one reference (the vault source's login token).
-func (a *app) sources(o *Options, reg *cleanup.Registry, log *slog.Logger) map[string]secret.Source {
-	return map[string]secret.Source{
+func (a *app) sources(o *Options, reg *cleanup.Registry, log *slog.Logger) map[string]resolve.Source {
+	return map[string]resolve.Source{
 		"env":   &envsrc.Source{Lookup: a.lookup},
 		"file":  filesrc.Source{},
 		"vault": a.vaultSource(o, reg, log),
@@ -23,8 +23,8 @@ func (a *app) sources(o *Options, reg *cleanup.Registry, log *slog.Logger) map[s
 	}
 }
 
-func (a *app) resolver(o *Options, reg *cleanup.Registry, log *slog.Logger) *secret.Resolver {
-	return &secret.Resolver{Sources: a.sources(o, reg, log), Registry: reg, Log: log}
+func (a *app) resolver(o *Options, reg *cleanup.Registry, log *slog.Logger) *resolve.Resolver {
+	return &resolve.Resolver{Sources: a.sources(o, reg, log), Registry: reg, Log: log}
 }
 
 // undoers take back, by kind, the actions that `inject` recorded in its state file, so that

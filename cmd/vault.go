@@ -7,11 +7,13 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
 	"github.com/patinject/patinject/source/envsrc"
 	"github.com/patinject/patinject/source/filesrc"
-	"github.com/patinject/patinject/vault"
+	"github.com/patinject/patinject/source/vault"
 )
 
 // vaultLogin turns the --vault-* flags into how the vault source logs in. The credentials are
@@ -29,7 +31,7 @@ func (a *app) vaultLogin(o *Options) vault.Login {
 	case v.JWT != "":
 		l.JWT = a.refCredential("--vault-jwt", v.JWT)
 	case v.Auth == vault.MethodJWT:
-		l.JWT = vault.IDToken(envconfig.LookuperFunc(a.lookup), vault.IDTokenOptions{
+		l.JWT = cienv.IDToken(envconfig.LookuperFunc(a.lookup), cienv.IDTokenOptions{
 			Audience:               v.JWTAudience,
 			AzureServiceConnection: v.AzureServiceConnection,
 		})
@@ -59,7 +61,7 @@ func (a *app) resolveRef(ctx context.Context, flag, raw string) (secret.Value, e
 	if err != nil {
 		return secret.Value{}, fmt.Errorf("%s: %w", flag, err)
 	}
-	var src secret.Source
+	var src resolve.Source
 	switch ref.Scheme {
 	case "env":
 		src = &envsrc.Source{Lookup: a.lookup}

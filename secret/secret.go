@@ -1,5 +1,5 @@
-// Package secret is the engine's core vocabulary: a reference to a secret, the secret's value, and
-// the resolver that turns references into values through sources, concurrently and all or nothing.
+// Package secret is the engine's core vocabulary: a reference to a secret and the secret's value.
+// It is a leaf: it imports nothing of patinject's, so that every room can use it.
 package secret
 
 import (

@@ -3,7 +3,6 @@ package secret
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -123,5 +122,3 @@ func FuzzParseRef(f *testing.F) {
 		}
 	})
 }
-
-var errBoom = errors.New("boom")

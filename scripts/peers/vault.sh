@@ -10,7 +10,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shared/ lives beside the repository: <clone>/../shared, in CI as on a workstation.
 root=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
 tool=$root/../shared/tools/test-vault.sh
-[ -f "$tool" ] || tool=/work/shared/tools/test-vault.sh
 [ -f "$tool" ] || { echo "vault.sh: test-vault.sh not found beside the repository ($root/../shared/tools)" >&2; exit 1; }
 
 bin=$cache/vault-1.21.4

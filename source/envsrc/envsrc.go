@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
 )
 
@@ -13,15 +14,15 @@ type Source struct {
 	Lookup func(string) (string, bool)
 }
 
-var _ secret.Source = (*Source)(nil)
+var _ resolve.Source = (*Source)(nil)
 
-func (s *Source) Resolve(_ context.Context, ref secret.Ref) (secret.Resolved, error) {
+func (s *Source) Resolve(_ context.Context, ref secret.Ref) (resolve.Resolved, error) {
 	v, ok := s.Lookup(ref.Opaque)
 	if !ok {
-		return secret.Resolved{}, fmt.Errorf("environment variable %s is not set; export it or change the reference", ref.Opaque)
+		return resolve.Resolved{}, fmt.Errorf("environment variable %s is not set; export it or change the reference", ref.Opaque)
 	}
 	if v == "" {
-		return secret.Resolved{}, fmt.Errorf("environment variable %s is empty", ref.Opaque)
+		return resolve.Resolved{}, fmt.Errorf("environment variable %s is empty", ref.Opaque)
 	}
-	return secret.Resolved{Value: secret.NewValue(v)}, nil
+	return resolve.Resolved{Value: secret.NewValue(v)}, nil
 }

@@ -9,24 +9,25 @@ import (
 	"os"
 	"strings"
 
+	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
 )
 
 // Source resolves file:PATH.
 type Source struct{}
 
-var _ secret.Source = Source{}
+var _ resolve.Source = Source{}
 
-func (Source) Resolve(_ context.Context, ref secret.Ref) (secret.Resolved, error) {
+func (Source) Resolve(_ context.Context, ref secret.Ref) (resolve.Resolved, error) {
 	b, err := os.ReadFile(ref.Opaque)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return secret.Resolved{}, fmt.Errorf("file %s does not exist", ref.Opaque)
+		return resolve.Resolved{}, fmt.Errorf("file %s does not exist", ref.Opaque)
 	case errors.Is(err, fs.ErrPermission):
-		return secret.Resolved{}, fmt.Errorf("file %s is not readable by this user", ref.Opaque)
+		return resolve.Resolved{}, fmt.Errorf("file %s is not readable by this user", ref.Opaque)
 	case err != nil:
 		// PathError text names the path and the cause; it holds no content.
-		return secret.Resolved{}, err
+		return resolve.Resolved{}, err
 	}
 	v := string(b)
 	if strings.HasSuffix(v, "\r\n") {
@@ -35,7 +36,7 @@ func (Source) Resolve(_ context.Context, ref secret.Ref) (secret.Resolved, error
 		v = strings.TrimSuffix(v, "\n")
 	}
 	if v == "" {
-		return secret.Resolved{}, fmt.Errorf("file %s is empty", ref.Opaque)
+		return resolve.Resolved{}, fmt.Errorf("file %s is empty", ref.Opaque)
 	}
-	return secret.Resolved{Value: secret.NewValue(v)}, nil
+	return resolve.Resolved{Value: secret.NewValue(v)}, nil
 }

@@ -1,7 +1,8 @@
-package vault
+package cienv
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -211,4 +212,9 @@ func checkFetch(t *testing.T, got string, err error, want string, wantErr, secre
 			t.Errorf("error %q carries a secret", err)
 		}
 	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
 }

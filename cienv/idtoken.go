@@ -1,4 +1,4 @@
-package vault
+package cienv
 
 import (
 	"context"
@@ -13,13 +13,12 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/secret"
 )
 
 // ciEnv is what the ID token fetchers read of the CI platform.
 type ciEnv struct {
-	cienv.Context
+	Context
 	// Azure Pipelines: the job's access token, mapped into scripts as SYSTEM_ACCESSTOKEN, and
 	// into tasks as the endpoint parameter of SystemVssConnection.
 	SystemAccessToken string `env:"SYSTEM_ACCESSTOKEN"`
@@ -35,12 +34,12 @@ type IDTokenOptions struct {
 	HTTPClient             *http.Client // nil: a client with a 30 s timeout
 }
 
-// IDToken is a Credential that fetches the CI platform's own OIDC ID token, for jwt login:
+// IDToken returns a function that fetches the CI platform's own OIDC ID token, for jwt login:
 // GitHub Actions through ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (the job needs
 // `permissions: id-token: write`), Azure Pipelines through SYSTEM_OIDCREQUESTURI with the job's
 // access token. GitLab hands ID tokens to the job as variables (`id_tokens:`): pass one as
 // --vault-jwt env:NAME. l reads the environment.
-func IDToken(l envconfig.Lookuper, o IDTokenOptions) Credential {
+func IDToken(l envconfig.Lookuper, o IDTokenOptions) func(context.Context) (secret.Value, error) {
 	return func(ctx context.Context) (secret.Value, error) {
 		var ci ciEnv
 		if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &ci, Lookuper: l}); err != nil {
@@ -51,12 +50,12 @@ func IDToken(l envconfig.Lookuper, o IDTokenOptions) Credential {
 			hc = &http.Client{Timeout: 30 * time.Second}
 		}
 		switch {
-		case ci.IDTokenURL != "" || ci.Detect() == cienv.GitHub:
+		case ci.IDTokenURL != "" || ci.Detect() == GitHub:
 			if ci.IDTokenURL == "" || ci.IDTokenToken == "" {
 				return secret.Value{}, fmt.Errorf("GitHub Actions gives no ID token to this step: ACTIONS_ID_TOKEN_REQUEST_URL is not set (give the job `permissions: id-token: write`)")
 			}
 			return githubIDToken(ctx, hc, ci.IDTokenURL, ci.IDTokenToken, o.Audience)
-		case ci.OIDCRequestURI != "" || ci.Detect() == cienv.Azure:
+		case ci.OIDCRequestURI != "" || ci.Detect() == Azure:
 			tok := ci.SystemAccessToken
 			if tok == "" {
 				tok = ci.EndpointToken
@@ -70,7 +69,7 @@ func IDToken(l envconfig.Lookuper, o IDTokenOptions) Credential {
 				return secret.Value{}, fmt.Errorf("Azure Pipelines: give --vault-azure-service-connection ID, the service connection whose ID token Vault trusts")
 			}
 			return azureIDToken(ctx, hc, ci.OIDCRequestURI, tok, o.AzureServiceConnection)
-		case ci.Detect() == cienv.GitLab:
+		case ci.Detect() == GitLab:
 			return secret.Value{}, fmt.Errorf("GitLab hands ID tokens to the job as variables: declare `id_tokens: {VAULT_ID_TOKEN: {aud: ...}}` and pass --vault-jwt env:VAULT_ID_TOKEN")
 		}
 		return secret.Value{}, fmt.Errorf("not on a CI platform that issues ID tokens (GitHub Actions, Azure Pipelines): pass --vault-jwt REF")

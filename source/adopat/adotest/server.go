@@ -44,7 +44,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patinject/patinject/adopat"
+	"github.com/patinject/patinject/source/adopat"
 )
 
 // Op names an operation of the fake, for faults and counters.

@@ -1,4 +1,4 @@
-package secret
+package resolve
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/patinject/patinject/cleanup"
+
+	"github.com/patinject/patinject/secret"
 )
 
 // barrierSource answers only once n resolves are in flight at the same time: it proves that the
@@ -22,7 +24,7 @@ type barrierSource struct {
 	calls   atomic.Int32
 }
 
-func (s *barrierSource) Resolve(ctx context.Context, ref Ref) (Resolved, error) {
+func (s *barrierSource) Resolve(ctx context.Context, ref secret.Ref) (Resolved, error) {
 	s.calls.Add(1)
 	s.mu.Lock()
 	s.waiting++
@@ -37,12 +39,12 @@ func (s *barrierSource) Resolve(ctx context.Context, ref Ref) (Resolved, error) 
 	case <-time.After(10 * time.Second):
 		return Resolved{}, errors.New("resolves were not concurrent")
 	}
-	return Resolved{Value: NewValue("value-of-" + ref.Opaque)}, nil
+	return Resolved{Value: secret.NewValue("value-of-" + ref.Opaque)}, nil
 }
 
-func mustRef(t *testing.T, s string) Ref {
+func mustRef(t *testing.T, s string) secret.Ref {
 	t.Helper()
-	r, err := ParseRef(s)
+	r, err := secret.ParseRef(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func TestResolveConcurrentAndDeduplicated(t *testing.T) {
 		reqs = append(reqs, Request{Name: strings.ToUpper(name), Ref: mustRef(t, "t:"+name)})
 	}
 	reqs = append(reqs, Request{Name: "A2", Ref: mustRef(t, "t:a")}) // same reference: resolved once
-	lit := NewValue("literal-value")
+	lit := secret.NewValue("literal-value")
 	reqs = append(reqs, Request{Name: "L", Literal: &lit, From: "--env-file x"})
 	got, err := r.Resolve(context.Background(), reqs)
 	if err != nil {
@@ -81,7 +83,7 @@ type mintSource struct {
 	started chan struct{}
 }
 
-func (s *mintSource) Resolve(ctx context.Context, ref Ref) (Resolved, error) {
+func (s *mintSource) Resolve(ctx context.Context, ref secret.Ref) (Resolved, error) {
 	if ref.Opaque == "fail" {
 		<-s.started
 		<-s.started
@@ -90,7 +92,7 @@ func (s *mintSource) Resolve(ctx context.Context, ref Ref) (Resolved, error) {
 	s.minted.Add(1)
 	s.started <- struct{}{}
 	return Resolved{
-		Value:  NewValue("minted-" + ref.Opaque),
+		Value:  secret.NewValue("minted-" + ref.Opaque),
 		Action: cleanup.Action{Kind: "test", ID: ref.Opaque},
 		Undo:   func(context.Context) error { s.minted.Add(-1); return nil },
 	}, nil
@@ -144,7 +146,7 @@ func TestResolveUnknownSchemeBeforeAnything(t *testing.T) {
 // checkingSource refuses references named "bad" without I/O.
 type checkingSource struct{ mintSource }
 
-func (s *checkingSource) Check(ref Ref) error {
+func (s *checkingSource) Check(ref secret.Ref) error {
 	if ref.Opaque == "bad" {
 		return errors.New("malformed")
 	}
@@ -166,3 +168,5 @@ func TestResolveChecksEveryReferenceFirst(t *testing.T) {
 		t.Errorf("got %d minted, want 0: a malformed reference must stop everything before it starts", n)
 	}
 }
+
+var errBoom = errors.New("boom")

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
 )
 
@@ -185,7 +186,7 @@ type Source struct {
 	Log     *slog.Logger
 }
 
-var _ secret.Source = (*Source)(nil)
+var _ resolve.Source = (*Source)(nil)
 
 // Check validates a reference without sending anything.
 func (s *Source) Check(ref secret.Ref) error {
@@ -194,10 +195,10 @@ func (s *Source) Check(ref secret.Ref) error {
 }
 
 // Resolve mints the PAT. The revocation is returned with it, for the resolver to register at once.
-func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (secret.Resolved, error) {
+func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (resolve.Resolved, error) {
 	spec, err := ParseSpec(ref, s.AllowFullAccess)
 	if err != nil {
-		return secret.Resolved{}, err
+		return resolve.Resolved{}, err
 	}
 	now := time.Now
 	if s.Now != nil {
@@ -218,7 +219,7 @@ func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (secret.Resolved, 
 		ValidTo:     now().Add(spec.TTL).UTC(),
 	})
 	if err != nil {
-		return secret.Resolved{}, fmt.Errorf("mint a PAT in %s: %w", spec.Org, err)
+		return resolve.Resolved{}, fmt.Errorf("mint a PAT in %s: %w", spec.Org, err)
 	}
 	if pat.ValidTo.IsZero() {
 		pat.ValidTo = now().Add(spec.TTL).UTC()
@@ -231,7 +232,7 @@ func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (secret.Resolved, 
 			"scope", strings.Join(spec.Scopes, " "), "validTo", pat.ValidTo.Format(time.RFC3339))
 	}
 	org, id, client := spec.Org, pat.AuthorizationID, s.Client
-	return secret.Resolved{
+	return resolve.Resolved{
 		Value:  pat.Token,
 		Expiry: pat.ValidTo,
 		Undo: func(ctx context.Context) error {

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patinject/patinject/adopat"
-	"github.com/patinject/patinject/adopat/adotest"
 	"github.com/patinject/patinject/secret"
+	"github.com/patinject/patinject/source/adopat"
+	"github.com/patinject/patinject/source/adopat/adotest"
 )
 
 func mustRef(t *testing.T, s string) secret.Ref {

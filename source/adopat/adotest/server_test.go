@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patinject/patinject/adopat/adotest"
+	"github.com/patinject/patinject/source/adopat/adotest"
 )
 
 // exampleTime is when the spec's examples were recorded (validFrom of the CreatePat example).

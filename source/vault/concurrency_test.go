@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/patinject/patinject/cleanup"
-	"github.com/patinject/patinject/secret"
+	"github.com/patinject/patinject/resolve"
 )
 
 // proxy sits in front of the dev server, adds latency to every request and counts them by path.
@@ -54,14 +54,14 @@ func (p *proxy) count(prefix string) int {
 }
 
 // requests are n references: KV v2 and KV v1 fields, spread over both mounts.
-func requests(t testing.TB, n int) []secret.Request {
+func requests(t testing.TB, n int) []resolve.Request {
 	refs := []string{"vault://secret/ci/ado#pat", "vault://secret/ci/ado#user", "vault://secret/ci/one",
 		"vault://secret/ci/shapes#json", "vault://secret/ci/shapes#pem", "vault://secret/ci/shapes#num",
 		"vault://kv1/ci/ado#pat", "vault://secret/ci/shapes#obj", "vault://secret/ci/ado?version=1#pat",
 		"vault://secret/ci/shapes#flag"}
-	var reqs []secret.Request
+	var reqs []resolve.Request
 	for i := range n {
-		reqs = append(reqs, secret.Request{Name: fmt.Sprintf("S%d", i), Ref: mustRef(t, refs[i%len(refs)])})
+		reqs = append(reqs, resolve.Request{Name: fmt.Sprintf("S%d", i), Ref: mustRef(t, refs[i%len(refs)])})
 	}
 	return reqs
 }
@@ -72,7 +72,7 @@ func TestConcurrentResolveSharesLoginAndMounts(t *testing.T) {
 	p := newProxy(t, f.srv.Addr, 20*time.Millisecond)
 	reg := &cleanup.Registry{}
 	src := sourceAt(t, p.URL, nil, Login{Method: MethodAppRole, RoleID: value(f.roleID), SecretID: value(f.secretID)}, reg)
-	r := secret.Resolver{Sources: map[string]secret.Source{"vault": src}, Registry: reg}
+	r := resolve.Resolver{Sources: map[string]resolve.Source{"vault": src}, Registry: reg}
 	got, err := r.Resolve(context.Background(), requests(t, 10))
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func TestResolveLatencyRatio(t *testing.T) {
 func resolveOnce(t testing.TB, f *fixture, addr string, n int) (time.Duration, error) {
 	reg := &cleanup.Registry{}
 	src := sourceAt(t, addr, nil, Login{Method: MethodAppRole, RoleID: value(f.roleID), SecretID: value(f.secretID)}, reg)
-	r := secret.Resolver{Sources: map[string]secret.Source{"vault": src}, Registry: reg}
+	r := resolve.Resolver{Sources: map[string]resolve.Source{"vault": src}, Registry: reg}
 	reqs := requests(t, n)
 	start := time.Now()
 	_, err := r.Resolve(context.Background(), reqs)

@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
 )
 
@@ -51,7 +52,7 @@ type Source struct {
 	err  error
 }
 
-var _ secret.Source = (*Source)(nil)
+var _ resolve.Source = (*Source)(nil)
 
 // session is one logged-in client and what it has learnt about mounts.
 type session struct {
@@ -158,14 +159,14 @@ func open(config func() *api.Config, env func(string) (string, bool), addr, name
 // a lease is taken once; the lease's undo comes with the first of them. Values are returned byte
 // for byte when they are strings; a map or a list as its compact JSON, a number, true or false
 // as written.
-func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (secret.Resolved, error) {
+func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (resolve.Resolved, error) {
 	q, err := parseRef(ref)
 	if err != nil {
-		return secret.Resolved{}, err
+		return resolve.Resolved{}, err
 	}
 	sess, err := s.session(ctx)
 	if err != nil {
-		return secret.Resolved{}, err
+		return resolve.Resolved{}, err
 	}
 	return sess.resolve(ctx, q)
 }
@@ -206,12 +207,12 @@ func parseRef(ref secret.Ref) (request, error) {
 	return q, nil
 }
 
-func (s *session) resolve(ctx context.Context, q request) (secret.Resolved, error) {
+func (s *session) resolve(ctx context.Context, q request) (resolve.Resolved, error) {
 	r, leader, err := s.shared(ctx, q)
 	if err != nil {
-		return secret.Resolved{}, err
+		return resolve.Resolved{}, err
 	}
-	var res secret.Resolved
+	var res resolve.Resolved
 	if r.sec != nil && r.sec.LeaseID != "" {
 		if leader {
 			res = s.leased(r.sec, q.path, r.at)
@@ -227,7 +228,7 @@ func (s *session) resolve(ctx context.Context, q request) (secret.Resolved, erro
 				err = fmt.Errorf("%w; and the lease could not be revoked: %v", err, uerr)
 			}
 		}
-		return secret.Resolved{}, err
+		return resolve.Resolved{}, err
 	}
 	res.Value = v
 	return res, nil
@@ -433,7 +434,7 @@ func render(v any) (string, error) {
 
 // leased returns how to give back the lease of sec, read at path, and registers nothing: the
 // resolver registers it.
-func (s *session) leased(sec *api.Secret, path string, now time.Time) secret.Resolved {
+func (s *session) leased(sec *api.Secret, path string, now time.Time) resolve.Resolved {
 	var exp time.Time
 	if sec.LeaseDuration > 0 {
 		exp = now.Add(time.Duration(sec.LeaseDuration) * time.Second)
@@ -452,7 +453,7 @@ func (s *session) leased(sec *api.Secret, path string, now time.Time) secret.Res
 	}
 	s.log.Debug("vault: leased", "path", path, "lease", sec.LeaseID, "ttl", time.Duration(sec.LeaseDuration)*time.Second)
 	lease := sec.LeaseID
-	return secret.Resolved{
+	return resolve.Resolved{
 		Expiry: exp,
 		Action: act,
 		Undo: func(ctx context.Context) error {

@@ -11,9 +11,10 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/internal/testpeer/vaultserver"
-	"github.com/patinject/patinject/secret"
+	"github.com/patinject/patinject/resolve"
 )
 
 // Against a real Vault dev server (PATINJECT_TEST_VAULT, built by scripts/peers/vault.sh).
@@ -223,7 +224,7 @@ func TestJWTLogin(t *testing.T) {
 			"ACTIONS_ID_TOKEN_REQUEST_TOKEN": "runtime-token-0123",
 		})
 		reg := &cleanup.Registry{}
-		src := f.source(t, nil, Login{Method: MethodJWT, Role: "ci", JWT: IDToken(env, IDTokenOptions{Audience: jwtAud})}, reg)
+		src := f.source(t, nil, Login{Method: MethodJWT, Role: "ci", JWT: cienv.IDToken(env, cienv.IDTokenOptions{Audience: jwtAud})}, reg)
 		checkLoginRead(t, f, src, reg)
 	})
 }
@@ -284,8 +285,8 @@ func TestPKILease(t *testing.T) {
 		t.Parallel()
 		reg := &cleanup.Registry{}
 		src := f.source(t, nil, Login{Method: MethodAppRole, RoleID: value(f.roleID), SecretID: value(f.secretID)}, reg)
-		r := secret.Resolver{Sources: map[string]secret.Source{"vault": src}, Registry: reg}
-		if _, err := r.Resolve(context.Background(), []secret.Request{{Name: "CERT", Ref: mustRef(t, ref)}, {Name: "PAT", Ref: mustRef(t, "vault://secret/ci/ado#pat")}}); err != nil {
+		r := resolve.Resolver{Sources: map[string]resolve.Source{"vault": src}, Registry: reg}
+		if _, err := r.Resolve(context.Background(), []resolve.Request{{Name: "CERT", Ref: mustRef(t, ref)}, {Name: "PAT", Ref: mustRef(t, "vault://secret/ci/ado#pat")}}); err != nil {
 			t.Fatal(err)
 		}
 		acts := reg.Actions()
@@ -307,9 +308,9 @@ func TestPKILease(t *testing.T) {
 		t.Parallel()
 		reg := &cleanup.Registry{}
 		src := f.source(t, map[string]string{"VAULT_TOKEN": f.srv.RootToken}, Login{}, reg)
-		r := secret.Resolver{Sources: map[string]secret.Source{"vault": src}, Registry: reg}
+		r := resolve.Resolver{Sources: map[string]resolve.Source{"vault": src}, Registry: reg}
 		w := "vault://pki/issue/ci?common_name=pair.example.com"
-		got, err := r.Resolve(context.Background(), []secret.Request{
+		got, err := r.Resolve(context.Background(), []resolve.Request{
 			{Name: "CERT", Ref: mustRef(t, w+"#certificate")}, {Name: "KEY", Ref: mustRef(t, w+"#private_key")},
 		})
 		if err != nil {

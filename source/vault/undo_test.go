@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/patinject/patinject/cleanup"
-	"github.com/patinject/patinject/secret"
+	"github.com/patinject/patinject/resolve"
 )
 
 // What `inject` then `cleanup` do: resolve and record, exit without revoking; later, undo the
@@ -18,8 +18,8 @@ func TestUndoerAfterInject(t *testing.T) {
 	inject := func(t *testing.T, login Login) []cleanup.Action {
 		reg := &cleanup.Registry{}
 		src := f.source(t, nil, login, reg)
-		r := secret.Resolver{Sources: map[string]secret.Source{"vault": src}, Registry: reg}
-		if _, err := r.Resolve(context.Background(), []secret.Request{{Name: "CERT", Ref: mustRef(t, pki)}}); err != nil {
+		r := resolve.Resolver{Sources: map[string]resolve.Source{"vault": src}, Registry: reg}
+		if _, err := r.Resolve(context.Background(), []resolve.Request{{Name: "CERT", Ref: mustRef(t, pki)}}); err != nil {
 			t.Fatal(err)
 		}
 		acts := reg.Actions()

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/patinject/patinject/adopat"
 	"github.com/patinject/patinject/secret"
+	"github.com/patinject/patinject/source/adopat"
 )
 
 // FuzzParseSpec: whatever the reference, ParseSpec does not panic, and what it accepts is

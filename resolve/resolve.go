@@ -1,4 +1,6 @@
-package secret
+// Package resolve turns references into secrets through the sources registered by scheme,
+// concurrently and all or nothing, registering what must be undone the moment it exists.
+package resolve
 
 import (
 	"context"
@@ -11,24 +13,26 @@ import (
 	"time"
 
 	"github.com/patinject/patinject/cleanup"
+
+	"github.com/patinject/patinject/secret"
 )
 
 // Source resolves the references of one scheme. A source that mints or leases returns how to
 // take it back in Resolved.Undo; on error it must leave nothing behind.
 type Source interface {
-	Resolve(ctx context.Context, ref Ref) (Resolved, error)
+	Resolve(ctx context.Context, ref secret.Ref) (Resolved, error)
 }
 
 // Checker is a source that can tell a malformed reference without any I/O. Every request is
 // checked before any source starts, so that a bad reference cannot leave a lease or a minted token
 // behind from a source that happened to run first.
 type Checker interface {
-	Check(ref Ref) error
+	Check(ref secret.Ref) error
 }
 
 // Resolved is what a source returns for one reference.
 type Resolved struct {
-	Value  Value
+	Value  secret.Value
 	Expiry time.Time
 	// Undo takes back what resolving created (a minted token, a lease); nil when nothing was.
 	// Action describes it without any secret, for logs and for the state file of `inject`.
@@ -41,8 +45,8 @@ type Resolved struct {
 type Request struct {
 	Name    string // the variable it is exported as, or a role such as "--token"
 	From    string // where the request was written, for errors: "--secret", "--env-file .env"
-	Ref     Ref
-	Literal *Value
+	Ref     secret.Ref
+	Literal *secret.Value
 	Public  bool
 }
 
@@ -50,7 +54,7 @@ type Request struct {
 // a value.
 type Error struct {
 	Name, From string
-	Ref        Ref
+	Ref        secret.Ref
 	Err        error
 }
 
@@ -83,7 +87,7 @@ func (r *Resolver) Schemes() []string {
 
 // Known reports whether s is a reference of a registered scheme.
 func (r *Resolver) Known(s string) bool {
-	scheme, ok := Scheme(s)
+	scheme, ok := secret.Scheme(s)
 	if !ok {
 		return false
 	}
@@ -115,7 +119,7 @@ func (r *Resolver) Check(reqs []Request) error {
 // returns all secrets in request order, or the first error, in which case the context passed to
 // the other sources is cancelled. What was minted before a failure stays in the registry, for the
 // caller's cleanup to take back.
-func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]Secret, error) {
+func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]secret.Secret, error) {
 	if err := r.Check(reqs); err != nil {
 		return nil, err
 	}
@@ -171,9 +175,9 @@ func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]Secret, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	secrets := make([]Secret, 0, len(reqs))
+	secrets := make([]secret.Secret, 0, len(reqs))
 	for _, q := range reqs {
-		s := Secret{Name: q.Name, Public: q.Public, Origin: "literal"}
+		s := secret.Secret{Name: q.Name, Public: q.Public, Origin: "literal"}
 		if q.Literal != nil {
 			s.Value = *q.Literal
 			if q.From != "" {

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patinject/patinject/adopat"
-	"github.com/patinject/patinject/adopat/adotest"
 	"github.com/patinject/patinject/secret"
+	"github.com/patinject/patinject/source/adopat"
+	"github.com/patinject/patinject/source/adopat/adotest"
 )
 
 // newClient is a client of srv with short retry budgets.
