@@ -114,9 +114,12 @@ func (c Context) Run() string {
 	return ""
 }
 
-// TempDir is the platform's per-job temporary directory, or "".
-func (c Context) TempDir() string {
-	switch c.Detect() {
+// TempDir is the detected platform's per-job temporary directory, or "".
+func (c Context) TempDir() string { return c.TempDirOf(c.Detect()) }
+
+// TempDirOf is platform p's per-job temporary directory, or "".
+func (c Context) TempDirOf(p Platform) string {
+	switch p {
 	case GitHub:
 		return c.RunnerTemp
 	case Azure:

@@ -194,14 +194,22 @@ func TestAdoPatInjectThenCleanup(t *testing.T) {
 	if bytes.Contains(b, []byte(pats[0].Token)) || !bytes.Contains(b, []byte(pats[0].AuthorizationID)) {
 		t.Errorf("the state file holds the token, or not the authorization id:\n%s", b)
 	}
-	// cleanup gets the access token afresh, the same way: here from the same file.
+	// cleanup gets the access token afresh, the same way: here from the same file, and sends it
+	// only to the service its own flags name.
 	code, _, stderr = runMain(t, "cleanup", "--platform", "local", "--state", state, "--ado-access-token", entra)
+	if code != 0 || !strings.Contains(stderr, "the access token is not sent to a service named by a state file") {
+		t.Fatalf("cleanup without --ado-url: exit %d, want 0 and a warning that names the difference: %s", code, stderr)
+	}
+	if got := srv.Requests(adotest.OpRevoke); got != 0 {
+		t.Fatalf("cleanup followed the state file's service: %d revoke requests", got)
+	}
+	code, _, stderr = runMain(t, "cleanup", "--platform", "local", "--state", state, "--ado-access-token", entra, "--ado-url", srv.URL)
 	if code != 0 {
 		t.Fatalf("cleanup: exit %d: %s", code, stderr)
 	}
 	assertOneMintOneRevoke(t, srv)
 	// Again: idempotent, nothing more is revoked.
-	if code, _, stderr = runMain(t, "cleanup", "--platform", "local", "--state", state, "--ado-access-token", entra); code != 0 {
+	if code, _, stderr = runMain(t, "cleanup", "--platform", "local", "--state", state, "--ado-access-token", entra, "--ado-url", srv.URL); code != 0 {
 		t.Errorf("second cleanup: exit %d: %s", code, stderr)
 	}
 	if got := srv.Requests(adotest.OpRevoke); got != 1 {

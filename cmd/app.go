@@ -1,110 +1,120 @@
-// Package cmd wires patinject's front doors (run, inject, cleanup) to the engine: it reads flags
-// and PATINJECT_* variables into options, builds the sources and injectors, and turns every
-// error into one line and one exit code.
+// Package cmd is patinject's command line: it reads flags and PATINJECT_* variables into the
+// front doors' options, calls the engine (package frontdoor), and turns every error into one
+// line and one exit code. It is wiring only.
 package cmd
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/patinject/patinject/frontdoor"
 )
 
 // Set at build time with -ldflags "-X github.com/patinject/patinject/cmd.version=...".
 var (
 	version = "dev"
 	commit  = ""
+	date    = ""
 )
 
 // app holds the process's surroundings, so that tests can drive commands in-process.
 type app struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-	lookup         func(string) (string, bool)
-	environ        func() []string
+	p *frontdoor.Process
 }
 
 // Main runs patinject with args (args[0] is the program name) and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, lookup: os.LookupEnv, environ: os.Environ}
+	a := &app{p: &frontdoor.Process{
+		Stdin: stdin, Stdout: stdout, Stderr: stderr,
+		Lookup: os.LookupEnv, Environ: os.Environ, Version: version,
+	}}
 	err := a.cli().RunContext(context.Background(), args)
 	if err != nil {
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(stderr, "patinject: %s\n", oneLine(msg))
+			fmt.Fprintf(stderr, "patinject: %s\n", frontdoor.OneLine(msg))
 		}
 	}
 	return exitCode(err)
 }
 
-// oneLine keeps an error to one line and defuses CI logging commands that a server's text could
-// smuggle into it (GitHub "::" at a line start, Azure Pipelines "##vso[" anywhere).
-func oneLine(s string) string {
-	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	s = strings.ReplaceAll(s, "##vso[", "##vso␣[")
-	s = strings.ReplaceAll(s, "##[", "##␣[")
-	return s
-}
-
 func (a *app) cli() *cli.App {
-	usageErr := func(_ *cli.Context, err error, _ bool) error {
-		return fmt.Errorf("%v (see patinject --help)", err)
-	}
 	return &cli.App{
-		Name:            "patinject",
-		Usage:           "get a scoped, short-lived credential into a CI job and nowhere else",
-		Version:         versionString(),
-		Reader:          a.stdin,
-		Writer:          a.stdout,
-		ErrWriter:       a.stderr,
-		HideHelpCommand: true,
-		ExitErrHandler:  func(*cli.Context, error) {}, // never os.Exit inside app.Run: it would skip cleanup
-		OnUsageError:    usageErr,
+		Name:                 "patinject",
+		Usage:                "get a scoped, short-lived credential into a CI job and nowhere else",
+		Version:              versionString(),
+		Reader:               a.p.Stdin,
+		Writer:               a.p.Stdout,
+		ErrWriter:            a.p.Stderr,
+		Suggest:              true,
+		EnableBashCompletion: true,
+		ExitErrHandler:       func(*cli.Context, error) {}, // never os.Exit inside app.Run: it would skip cleanup
+		OnUsageError:         usageError,
+		CommandNotFound:      a.commandNotFound,
 		Commands: []*cli.Command{
-			{
-				Name:         "run",
-				Usage:        "resolve the secrets, run CMD with them, redact them from its output, then revoke and remove",
-				ArgsUsage:    "-- CMD [ARGS...]",
-				Flags:        append(injectFlags(), boolean("no-redact", "pass CMD's output through untouched (for a TTY)")),
-				OnUsageError: usageErr,
-				Action:       a.run,
-			},
+			a.runCommand(),
 			a.injectCommand(),
 			a.cleanupCommand(),
 			a.patsCommand(),
-			{
-				Name:  "version",
-				Usage: "print the version, commit and Go version",
-				Action: func(c *cli.Context) error {
-					fmt.Fprintln(a.stdout, "patinject", versionString())
-					return nil
-				},
-			},
+			a.versionCommand(),
+			a.completionCommand(),
 			a.gitCredentialCommand(),
+			a.inputsCommand(),
+		},
+	}
+}
+
+func usageError(_ *cli.Context, err error, _ bool) error {
+	return fmt.Errorf("%v (see patinject --help)", err)
+}
+
+// commandNotFound says so, with the nearest command when there is one.
+func (a *app) commandNotFound(c *cli.Context, name string) {
+	msg := fmt.Sprintf("patinject: %q is not a command", name)
+	if s := cli.SuggestCommand(c.App.Commands, name); s != "" {
+		msg += "; did you mean " + strings.TrimSpace(s) + "?"
+	}
+	fmt.Fprintln(a.p.Stderr, msg+" (see patinject help)")
+}
+
+func (a *app) versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version, commit, build date and Go version",
+		Action: func(c *cli.Context) error {
+			fmt.Fprintln(a.p.Stdout, "patinject", versionString())
+			return nil
 		},
 	}
 }
 
 func versionString() string {
-	v, c := version, commit
+	v, c, d := version, commit, date
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			v = bi.Main.Version
 		}
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && c == "" {
+			switch {
+			case s.Key == "vcs.revision" && c == "":
 				c = s.Value
+			case s.Key == "vcs.time" && d == "":
+				d = s.Value
 			}
 		}
 	}
 	if c == "" {
 		c = "unknown"
 	}
-	return fmt.Sprintf("%s (commit %s, %s)", v, c, strings.TrimPrefix(goVersion(), ""))
+	if d == "" {
+		d = "unknown"
+	}
+	return fmt.Sprintf("%s (commit %s, built %s, %s)", v, c, d, goVersion())
 }
 
 func goVersion() string {
@@ -112,31 +122,4 @@ func goVersion() string {
 		return bi.GoVersion
 	}
 	return "go"
-}
-
-// logger logs to stderr: debug lines with --debug, warnings always. Log lines name keys and
-// sources, never values.
-func (a *app) logger(debug bool) *slog.Logger {
-	level := slog.LevelWarn
-	if debug {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{
-		Level: level,
-		ReplaceAttr: func(groups []string, at slog.Attr) slog.Attr {
-			if at.Key == slog.TimeKey && len(groups) == 0 {
-				return slog.Attr{}
-			}
-			// A label or message from a server could hold a CI logging command: defuse it.
-			if k := at.Value.Kind(); k == slog.KindString || k == slog.KindAny {
-				at.Value = slog.StringValue(oneLine(at.Value.String()))
-			}
-			return at
-		},
-	}))
-}
-
-// warnf prints a warning line for people.
-func (a *app) warnf(format string, args ...any) {
-	fmt.Fprintf(a.stderr, "patinject: warning: %s\n", oneLine(fmt.Sprintf(format, args...)))
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 
+	"github.com/patinject/patinject/frontdoor"
 	"github.com/patinject/patinject/runner"
 )
 
@@ -11,7 +12,7 @@ const (
 	ExitOK = 0
 	// ExitCleanup: everything else succeeded, but a revocation or removal failed and the user
 	// asked for strict cleanup (--strict-cleanup). Without it a failed cleanup only warns.
-	ExitCleanup = 123
+	ExitCleanup = frontdoor.ExitCleanup
 	// ExitFailure: patinject failed before the command started (bad flag or reference, a source
 	// or minting failed), or `inject` failed; nothing was left behind.
 	ExitFailure = 125
@@ -21,22 +22,19 @@ const (
 	ExitNotFound = 127
 )
 
-// exitError carries an exit code out of an Action. A zero-length message prints nothing.
-type exitError struct {
-	code int
-	msg  string
-}
-
-func (e *exitError) Error() string { return e.msg }
+var (
+	errInjectArgs  = errors.New("inject takes no arguments (to run a command with the secrets, use patinject run [flags] -- CMD)")
+	errCleanupArgs = errors.New("cleanup takes no arguments")
+)
 
 // exitCode is the one place where an error becomes an exit code.
 func exitCode(err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	var ee *exitError
+	var ee *frontdoor.ExitError
 	if errors.As(err, &ee) {
-		return ee.code
+		return ee.Code
 	}
 	var se *runner.StartError
 	if errors.As(err, &se) {

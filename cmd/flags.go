@@ -4,95 +4,123 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/resolve"
+	"github.com/patinject/patinject/source"
 )
+
+// Flags are derived from three tables: the tools (inject.Tools), the sources
+// (source.Registry) and the few flags of the front doors below. Every flag also reads
+// PATINJECT_<NAME>.
 
 // envOf is the variable a flag also reads: PATINJECT_ and the name in upper case, '-' as '_'.
 func envOf(name string) []string {
 	return []string{"PATINJECT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
 }
 
-func str(name, usage string) *cli.StringFlag {
-	return &cli.StringFlag{Name: name, Usage: usage, EnvVars: envOf(name)}
+// spec is a flag of the front doors, declared as data like the tools' and sources' flags.
+type spec struct {
+	name, usage, def, category string
+	kind                       flagKind
 }
 
-func strDefault(name, value, usage string) *cli.StringFlag {
-	return &cli.StringFlag{Name: name, Value: value, Usage: usage, EnvVars: envOf(name)}
-}
+type flagKind int
 
-func list(name, usage string) *cli.StringSliceFlag {
-	return &cli.StringSliceFlag{Name: name, Usage: usage, EnvVars: envOf(name)}
-}
+const (
+	kindString flagKind = iota
+	kindList
+	kindBool
+)
 
-func boolean(name, usage string) *cli.BoolFlag {
-	return &cli.BoolFlag{Name: name, Usage: usage, EnvVars: envOf(name)}
+func (s spec) flag() cli.Flag {
+	env := envOf(s.name)
+	switch s.kind {
+	case kindList:
+		return &cli.StringSliceFlag{Name: s.name, Usage: s.usage, EnvVars: env, Category: s.category}
+	case kindBool:
+		return &cli.BoolFlag{Name: s.name, Usage: s.usage, EnvVars: env, Category: s.category}
+	}
+	return &cli.StringFlag{Name: s.name, Usage: s.usage, Value: s.def, EnvVars: env, Category: s.category}
 }
 
 const (
 	catSecrets = "Secrets"
 	catTools   = "Tools"
-	catVault   = "Vault"
-	catAdo     = "Azure DevOps"
+	catCI      = "CI"
 )
 
-func withCategory(cat string, fs ...cli.Flag) []cli.Flag {
-	for _, f := range fs {
-		switch f := f.(type) {
-		case *cli.StringFlag:
-			f.Category = cat
-		case *cli.StringSliceFlag:
-			f.Category = cat
-		case *cli.BoolFlag:
-			f.Category = cat
-		}
+// The front doors' own flags.
+var (
+	secretSpecs = []spec{
+		{name: "token", category: catSecrets, usage: "the credential (`REF`) handed to the tools: git, nuget, npm, netrc, token-env, authorization-env"},
+		{name: "secret", kind: kindList, category: catSecrets, usage: "another secret exported as env var NAME (`NAME=REF`)"},
+		{name: "env-file", kind: kindList, category: catSecrets, usage: "dotenv `FILE`; each VALUE is a REF or, matching no scheme, a literal"},
+		{name: "not-secret", kind: kindList, category: catSecrets, usage: "variable `NAME` that is not secret: passed on, never redacted or masked"},
+		{name: "username", category: catTools, usage: "user `NAME` sent with the token in Basic auth (default \"patinject\")"},
+	}
+	strictSpec   = spec{name: "strict-cleanup", kind: kindBool, category: catSecrets, usage: "exit 123 when a revocation or removal fails (default: warn)"}
+	debugSpec    = spec{name: "debug", kind: kindBool, usage: "log what is resolved and injected, by name and source (never values)"}
+	noRedactSpec = spec{name: "no-redact", kind: kindBool, usage: "pass CMD's output through untouched (for a TTY)"}
+	injectSpecs  = []spec{
+		{name: "platform", def: "auto", category: catCI, usage: "CI platform to hand the secrets to: auto, github, azure, gitlab or local"},
+		{name: "state", category: catCI, usage: "state `FILE` recording what cleanup must undo (default: patinject-state.json in the platform's temp directory)"},
+		{name: "dotenv", category: catCI, usage: "--platform local: write the variables to this new dotenv `FILE` (0600); cleanup removes it"},
+		{name: "as-file", kind: kindList, category: catCI, usage: "hand variable `NAME` over as the path of a 0600 file holding its value (for multi-line values)"},
+	}
+	cleanupSpecs = []spec{
+		{name: "platform", def: "auto", category: catCI, usage: "how to report warnings: auto, github, azure, gitlab or local"},
+		{name: "state", category: catCI, usage: "the state `FILE` that inject wrote"},
+	}
+)
+
+func flagsOf(specs ...spec) []cli.Flag {
+	var fs []cli.Flag
+	for _, s := range specs {
+		fs = append(fs, s.flag())
 	}
 	return fs
 }
 
-// sourceFlags are the flags that say where secrets come from and how sources log in; `cleanup`
-// takes them too, since revoking needs the same credentials as minting.
-func sourceFlags() []cli.Flag {
+// toolFlags are the flags of the registered tools.
+func toolFlags() []cli.Flag {
 	var fs []cli.Flag
-	fs = append(fs, withCategory(catAdo,
-		strDefault("ado-url", "https://vssps.dev.azure.com", "base `URL` of the Azure DevOps token service"),
-		str("ado-access-token", "Microsoft Entra access token (`REF`) used to mint and revoke PATs; default: az account get-access-token"),
-	)...)
-	fs = append(fs, withCategory(catAdo,
-		boolean("ado-allow-full-access", "allow minting a full-access PAT (scope app_token)"),
-	)...)
-	fs = append(fs, withCategory(catVault,
-		strDefault("vault-auth", "token", "how to log in to Vault: token, approle, jwt or kubernetes"),
-		str("vault-auth-path", "mount `PATH` of the auth method; default its type"),
-		str("vault-role", "role `NAME` for jwt and kubernetes"),
-		str("vault-role-id", "AppRole role id (`REF`)"),
-		str("vault-secret-id", "AppRole secret id (`REF`)"),
-		str("vault-jwt", "the `JWT` (a REF) for jwt auth; default: the CI platform's own ID token"),
-		str("vault-jwt-audience", "`AUDIENCE` asked of the CI platform's ID token"),
-		str("vault-azure-service-connection", "Azure Pipelines service connection `ID` whose ID token jwt login uses"),
-	)...)
-	fs = append(fs, withCategory(catSecrets,
-		boolean("strict-cleanup", "exit 123 when a revocation or removal fails (default: warn)"),
-	)...)
-	fs = append(fs, boolean("debug", "log what is resolved and injected, by name and source (never values)"))
+	for _, t := range inject.Tools() {
+		kind := kindList
+		if t.Switch {
+			kind = kindBool
+		}
+		fs = append(fs, spec{name: t.Flag, usage: t.Usage, category: catTools, kind: kind}.flag())
+	}
 	return fs
 }
 
-// injectFlags are the flags shared by `run` and `inject`.
-func injectFlags() []cli.Flag {
-	fs := withCategory(catSecrets,
-		str("token", "the credential (`REF`) handed to git, nuget, npm, netrc and token-env"),
-		list("secret", "another secret exported as env var NAME (`NAME=REF`)"),
-		list("env-file", "dotenv `FILE`; each VALUE is a REF or, matching no scheme, a literal"),
-		list("not-secret", "variable `NAME` that is not secret: passed on, never redacted or masked"),
-	)
-	fs = append(fs, withCategory(catTools,
-		str("username", "user `NAME` sent with the token in Basic auth (default \"patinject\")"),
-		list("git", "git authenticates with the token for every URL under this `PREFIX`"),
-		list("nuget", "NuGet package source (`URL` or NAME=URL of a v3 index)"),
-		list("npm", "npm registry `URL`"),
-		list("netrc", "a netrc entry for `HOST` (curl and other libcurl clients)"),
-		list("token-env", "the token exported as env var `NAME`"),
-		list("authorization-env", "the ready Authorization header value, Basic base64(user:token), exported as env var `NAME`"),
-		boolean("git-credential-helper", "git asks patinject for the token on each 401 (a credential helper) instead of sending a fixed header"),
-	)...)
-	return append(fs, sourceFlags()...)
+// sourceFlags are the flags of the registered sources; hidden ones are accepted but not listed.
+func sourceFlags(hidden func(resolve.Flag) bool) []cli.Flag {
+	var fs []cli.Flag
+	for _, f := range source.Registry().Flags() {
+		kind := kindString
+		if f.Bool {
+			kind = kindBool
+		}
+		fl := spec{name: f.Name, usage: f.Usage, def: f.Default, category: f.Category, kind: kind}.flag()
+		if hidden != nil && hidden(f) {
+			switch fl := fl.(type) {
+			case *cli.StringFlag:
+				fl.Hidden = true
+			case *cli.BoolFlag:
+				fl.Hidden = true
+			}
+		}
+		fs = append(fs, fl)
+	}
+	return fs
+}
+
+// resolveFlags are the flags of `run`, `inject` and `plan`: what to resolve and where it goes.
+func resolveFlags() []cli.Flag {
+	fs := flagsOf(secretSpecs...)
+	fs = append(fs, toolFlags()...)
+	fs = append(fs, sourceFlags(nil)...)
+	return append(fs, flagsOf(strictSpec, debugSpec)...)
 }

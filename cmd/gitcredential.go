@@ -1,12 +1,8 @@
 package cmd
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -45,7 +41,7 @@ func (a *app) gitCredentialCommand() *cli.Command {
 			if s := c.Int64("expiry"); s > 0 {
 				g.Expiry = time.Unix(s, 0)
 			}
-			return g.Serve(c.Args().First(), a.stdin, a.stdout)
+			return g.Serve(c.Args().First(), a.p.Stdin, a.p.Stdout)
 		},
 	}
 }
@@ -54,7 +50,7 @@ func (a *app) helperPassword(env, file string) func() (secret.Value, error) {
 	return func() (secret.Value, error) {
 		switch {
 		case env != "":
-			v, ok := a.lookup(env)
+			v, ok := a.p.Lookup(env)
 			if !ok || v == "" {
 				return secret.Value{}, fmt.Errorf("git-credential: %s is not set (git runs this helper outside the patinject run that set it?)", env)
 			}
@@ -68,40 +64,4 @@ func (a *app) helperPassword(env, file string) func() (secret.Value, error) {
 		}
 		return secret.Value{}, fmt.Errorf("git-credential: neither --password-env nor --password-file given")
 	}
-}
-
-// toolSurroundings fills in what the injectors learn from the machine rather than the flags:
-// the working directory (NuGet's config search), the path of this executable (the git
-// credential helper), and git's version (GIT_CONFIG_COUNT needs 2.31).
-func toolSurroundings(cfg *inject.Config) {
-	if wd, err := os.Getwd(); err == nil {
-		cfg.WorkDir = wd
-	}
-	if cfg.GitCredentialHelper {
-		if self, err := os.Executable(); err == nil {
-			if abs, err := filepath.Abs(self); err == nil {
-				cfg.Self = abs
-			}
-		}
-	}
-	if len(cfg.Git) > 0 {
-		cfg.GitVersion = gitVersion()
-	}
-}
-
-var gitVersionRe = regexp.MustCompile(`git version (\d+\.\d+(?:\.\d+)?)`)
-
-// gitVersion asks `git version`; "" when git is not found or says something else, which the
-// injector takes as a recent git.
-func gitVersion() string {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "git", "version").Output()
-	if err != nil {
-		return ""
-	}
-	if m := gitVersionRe.FindSubmatch(out); m != nil {
-		return string(m[1])
-	}
-	return ""
 }

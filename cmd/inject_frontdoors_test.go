@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"gopkg.in/yaml.v3"
 
+	"github.com/patinject/patinject/frontdoor"
 	"github.com/patinject/patinject/internal/testpeer"
 )
 
@@ -283,7 +284,7 @@ func injectInputs(t *testing.T, platform string) []string {
 		skip["vault-azure-service-connection"] = true
 	}
 	var cmd *cli.Command
-	for _, c := range (&app{}).cli().Commands {
+	for _, c := range (&app{p: &frontdoor.Process{}}).cli().Commands {
 		if c.Name == "inject" {
 			cmd = c
 		}
@@ -309,14 +310,6 @@ func injectInputs(t *testing.T, platform string) []string {
 		out = append(out, "systemAccessToken")
 	}
 	return out
-}
-
-func camel(s string) string {
-	parts := strings.Split(s, "-")
-	for i := 1; i < len(parts); i++ {
-		parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
-	}
-	return strings.Join(parts, "")
 }
 
 func sameSet(t *testing.T, what string, got, want []string) {

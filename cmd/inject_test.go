@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/frontdoor"
 
 	"github.com/patinject/patinject/internal/testpeer"
 )
@@ -24,20 +25,20 @@ type fakeEnv map[string]string
 func runInProcess(t *testing.T, env fakeEnv, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	a := &app{
-		stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
-		lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		environ: func() []string {
+	a := &app{p: &frontdoor.Process{
+		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		Environ: func() []string {
 			var kv []string
 			for k, v := range env {
 				kv = append(kv, k+"="+v)
 			}
 			return kv
 		},
-	}
+	}}
 	err := a.cli().RunContext(context.Background(), append([]string{"patinject"}, args...))
 	if err != nil && err.Error() != "" {
-		fmt.Fprintf(&errb, "patinject: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(&errb, "patinject: %s\n", frontdoor.OneLine(err.Error()))
 	}
 	return out.String(), errb.String(), exitCode(err)
 }
@@ -133,8 +134,8 @@ func TestInjectGitHubThenCleanup(t *testing.T) {
 	}
 	saved := parseEnvFile(t, readText(t, env["GITHUB_STATE"]))
 	statePath := saved["state"]
-	if statePath != filepath.Join(temp, stateFileName) {
-		t.Errorf("GITHUB_STATE state=%q, want %q", statePath, filepath.Join(temp, stateFileName))
+	if statePath != filepath.Join(temp, frontdoor.StateFileName) {
+		t.Errorf("GITHUB_STATE state=%q, want %q", statePath, filepath.Join(temp, frontdoor.StateFileName))
 	}
 	outputs := parseEnvFile(t, readText(t, env["GITHUB_OUTPUT"]))
 	if outputs["state"] != statePath {
@@ -156,7 +157,7 @@ func TestInjectGitHubThenCleanup(t *testing.T) {
 	}
 	raw := readText(t, statePath)
 	noSecret(t, "state file", raw)
-	st, err := readState(statePath)
+	st, err := frontdoor.ReadState(statePath)
 	if err != nil || st == nil || st.Platform != "github" {
 		t.Fatalf("state: %+v, %v", st, err)
 	}
@@ -266,7 +267,7 @@ func TestInjectAddsToAnEarlierState(t *testing.T) {
 			t.Fatalf("inject: %s", stderr)
 		}
 	}
-	st, err := readState(filepath.Join(temp, stateFileName))
+	st, err := frontdoor.ReadState(filepath.Join(temp, frontdoor.StateFileName))
 	if err != nil || st == nil || len(st.Actions) != 2 {
 		t.Fatalf("state after two injects: %+v, %v (want two actions)", st, err)
 	}
@@ -324,7 +325,7 @@ func TestInjectAzure(t *testing.T) {
 	if secretVars["GIT_CONFIG_COUNT"] || vars["GIT_CONFIG_COUNT"] == "" {
 		t.Errorf("GIT_CONFIG_COUNT: want a plain variable, got %v", secretVars)
 	}
-	if vars["PATINJECT_STATE"] != filepath.Join(temp, stateFileName) {
+	if vars["PATINJECT_STATE"] != filepath.Join(temp, frontdoor.StateFileName) {
 		t.Errorf("PATINJECT_STATE=%q", vars["PATINJECT_STATE"])
 	}
 	if _, ok := vars["state"]; !ok {
@@ -466,7 +467,7 @@ func TestCleanupWarnsAndStrict(t *testing.T) {
 			leftover := filepath.Join(t.TempDir(), "leftover")
 			os.WriteFile(leftover, []byte("x"), 0o600)
 			// A kind this patinject cannot undo, with a label a server could have written.
-			err := writeState(path, &state{Platform: "github", Actions: []cleanup.Action{
+			err := frontdoor.WriteState(path, &frontdoor.State{Platform: "github", Actions: []cleanup.Action{
 				{Kind: "file", ID: leftover},
 				{Kind: "mystery", ID: "id-1", Label: "x\n::set-env name=A::b ##vso[task.setvariable variable=PATH]y", Manual: "mystery revoke id-1"},
 			}})
@@ -500,7 +501,7 @@ func TestCleanupWarnsAndStrict(t *testing.T) {
 				t.Errorf("the file was not removed")
 			}
 			// What failed stays recorded for a retry; what was done does not.
-			st, err := readState(path)
+			st, err := frontdoor.ReadState(path)
 			if err != nil || st == nil || len(st.Actions) != 1 || st.Actions[0].Kind != "mystery" {
 				t.Errorf("state after a partial cleanup: %+v %v", st, err)
 			}
@@ -571,11 +572,11 @@ func envKeys(m map[string]string) []string {
 
 func TestStateRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "state.json")
-	in := &state{Platform: "azure", Actions: []cleanup.Action{{Kind: "ado-pat", ID: "a1", Label: "PAT x", Params: map[string]string{"org": "contoso"}, Manual: "az devops ..."}}}
-	if err := writeState(path, in); err != nil {
+	in := &frontdoor.State{Platform: "azure", Actions: []cleanup.Action{{Kind: "ado-pat", ID: "a1", Label: "PAT x", Params: map[string]string{"org": "contoso"}, Manual: "az devops ..."}}}
+	if err := frontdoor.WriteState(path, in); err != nil {
 		t.Fatal(err)
 	}
-	out, err := readState(path)
+	out, err := frontdoor.ReadState(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -584,7 +585,7 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Errorf("round trip: got %s, want %s", b, a)
 	}
 	os.WriteFile(path, []byte(`{"version": 99, "actions": []}`), 0o600)
-	if _, err := readState(path); err == nil || !strings.Contains(err.Error(), "version 99") {
+	if _, err := frontdoor.ReadState(path); err == nil || !strings.Contains(err.Error(), "version 99") {
 		t.Errorf("future version: %v", err)
 	}
 }
@@ -600,8 +601,8 @@ func b64std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s
 
 func TestDebugLogDefusesCommands(t *testing.T) {
 	var b bytes.Buffer
-	a := &app{stderr: &b}
-	a.logger(true).Debug("resolved ##vso[task.setvariable variable=PATH]x", "label", "PAT ##vso[task.complete result=Failed]\n::set-env name=A::b", "err", fmt.Errorf("server said ##[error]no"))
+	a := &app{p: &frontdoor.Process{Stderr: &b}}
+	a.p.Logger(true).Debug("resolved ##vso[task.setvariable variable=PATH]x", "label", "PAT ##vso[task.complete result=Failed]\n::set-env name=A::b", "err", fmt.Errorf("server said ##[error]no"))
 	out := b.String()
 	if strings.Contains(out, "##vso[") || strings.Contains(out, "##[") {
 		t.Errorf("a log line carries a logging command: %q", out)

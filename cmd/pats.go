@@ -8,15 +8,23 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/patinject/patinject/frontdoor"
+	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/source/adopat"
 )
+
+// adoCategory is the help category of the Azure DevOps flags.
+const adoCategory = "Azure DevOps"
 
 // patsCommand shows and revokes the user's PATs: what ado-pat:// minted, or left behind. It
 // prints metadata only; the API never returns a token after its creation.
 func (a *app) patsCommand() *cli.Command {
-	// The flags that say how to reach the token service and where the access token comes from
-	// (a vault:// one logs in with the --vault-* flags).
-	flags := sourceFlags
+	// The flags that say how to reach the token service and where the access token comes from;
+	// a vault:// one logs in with the --vault-* flags, which are taken but not listed.
+	flags := func() []cli.Flag {
+		fs := sourceFlags(func(f resolve.Flag) bool { return f.Category != adoCategory })
+		return append(fs, debugSpec.flag())
+	}
 	return &cli.Command{
 		Name:  "pats",
 		Usage: "list, show and revoke your Azure DevOps PATs, and list the PAT scopes",
@@ -25,9 +33,9 @@ func (a *app) patsCommand() *cli.Command {
 				Name:      "list",
 				Usage:     "list your PATs in ORG (metadata only: the API never returns a token again)",
 				ArgsUsage: "ORG",
-				Flags: append(flags(), withCategory(catAdo,
-					strDefault("filter", "active", "which PATs: active, revoked, expired or all"),
-					str("name", "only PATs whose display name contains `TEXT`"),
+				Flags: append(flags(), flagsOf(
+					spec{name: "filter", def: "active", category: adoCategory, usage: "which PATs: active, revoked, expired or all"},
+					spec{name: "name", category: adoCategory, usage: "only PATs whose display name contains `TEXT`"},
 				)...),
 				Action: a.patsList,
 			},
@@ -49,7 +57,7 @@ func (a *app) patsCommand() *cli.Command {
 				Name:  "scopes",
 				Usage: "list the PAT scopes that ado-pat://ORG?scope=... takes",
 				Action: func(c *cli.Context) error {
-					w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+					w := tabwriter.NewWriter(a.p.Stdout, 0, 4, 2, ' ', 0)
 					fmt.Fprintln(w, "SCOPE\tWHAT\tHIGH-PRIVILEGE")
 					for _, s := range adopat.ScopeNames() {
 						name, high := adopat.ScopeDescription(s)
@@ -73,7 +81,7 @@ func (a *app) patsClient(c *cli.Context, args ...string) (*adopat.Client, error)
 		return nil, fmt.Errorf("%q is not an organisation name", org)
 	}
 	o := optionsFrom(c)
-	return a.adoClient(&o, o.AdoURL, nil, a.logger(o.Debug)), nil
+	return adopat.NewClient(a.p.SourceEnv(o), o.Source["ado-url"]), nil
 }
 
 func (a *app) patsList(c *cli.Context) error {
@@ -92,7 +100,7 @@ func (a *app) patsList(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("list PATs in %s: %w", org, err)
 	}
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	w := tabwriter.NewWriter(a.p.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "AUTHORIZATION ID\tVALID TO\tSCOPE\tNAME")
 	n := 0
 	for _, p := range pats {
@@ -100,10 +108,10 @@ func (a *app) patsList(c *cli.Context) error {
 			continue
 		}
 		n++
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.AuthorizationID, p.ValidTo.UTC().Format(time.RFC3339), p.Scope, oneLine(p.DisplayName))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.AuthorizationID, p.ValidTo.UTC().Format(time.RFC3339), p.Scope, frontdoor.OneLine(p.DisplayName))
 	}
 	if n == 0 {
-		fmt.Fprintf(a.stderr, "patinject: no %s PATs in %s\n", filter, org)
+		fmt.Fprintf(a.p.Stderr, "patinject: no %s PATs in %s\n", filter, org)
 		return nil
 	}
 	return w.Flush()
@@ -123,8 +131,8 @@ func (a *app) patsGet(c *cli.Context) error {
 	if p.TargetAccounts != nil {
 		targets = strings.Join(p.TargetAccounts, ", ")
 	}
-	fmt.Fprintf(a.stdout, "authorization id: %s\nname: %s\nscope: %s\nvalid from: %s\nvalid to: %s\norganisations: %s\n",
-		p.AuthorizationID, oneLine(p.DisplayName), p.Scope,
+	fmt.Fprintf(a.p.Stdout, "authorization id: %s\nname: %s\nscope: %s\nvalid from: %s\nvalid to: %s\norganisations: %s\n",
+		p.AuthorizationID, frontdoor.OneLine(p.DisplayName), p.Scope,
 		p.ValidFrom.UTC().Format(time.RFC3339), p.ValidTo.UTC().Format(time.RFC3339), targets)
 	return nil
 }
@@ -138,6 +146,6 @@ func (a *app) patsRevoke(c *cli.Context) error {
 	if err := client.Revoke(c.Context, org, id); err != nil {
 		return fmt.Errorf("revoke PAT %s in %s: %w", id, org, err)
 	}
-	fmt.Fprintf(a.stdout, "revoked PAT %s in %s\n", id, org)
+	fmt.Fprintf(a.p.Stdout, "revoked PAT %s in %s\n", id, org)
 	return nil
 }

@@ -422,7 +422,7 @@ func TestGitPlansWithRealGit(t *testing.T) {
 	}{
 		{"inject: include file", inject.Config{Mode: inject.ModeCI}},
 		{"git before 2.31: include file", inject.Config{GitVersion: "2.30.0"}},
-		{"inject: credential helper with a token file", inject.Config{Mode: inject.ModeCI, GitCredentialHelper: true, Self: bin}},
+		{"inject: credential helper with a token file", inject.Config{Mode: inject.ModeCI, Values: map[string][]string{"git-credential-helper": {"true"}}, Self: bin}},
 	}
 	if code, _ := e.without(e.work, "git", "clone", srv.Repo, filepath.Join(e.work, "without")); code != 128 {
 		t.Fatalf("git clone without patinject: exit %d, want 128", code)
@@ -435,7 +435,8 @@ func TestGitPlansWithRealGit(t *testing.T) {
 			}
 			defer os.RemoveAll(dir)
 			c := tt.c
-			c.Token, c.Username, c.Git, c.Dir = secret.NewValue(e.token), toolUser, []string{srv.URL}, dir
+			c.Token, c.Username, c.Dir = secret.NewValue(e.token), toolUser, dir
+			c.Values = map[string][]string{"git": {srv.URL}, "git-credential-helper": c.Values["git-credential-helper"]}
 			c.Lookup = func(k string) (string, bool) { return "", false }
 			plan, err := inject.Build(c)
 			if err != nil {

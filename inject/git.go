@@ -44,12 +44,28 @@ func (p gitPair) key() string {
 	return p.section + "." + p.subsection + "." + p.name
 }
 
+// Git is the --git tool.
+var Git = Tool{
+	Flag:    "git",
+	Usage:   "git authenticates with the token for every URL under this `PREFIX`",
+	Summary: "git credentials for",
+	Scopes:  []string{"vso.code"},
+	Check:   checkURL("--git"),
+	Plan:    gitPlan,
+}
+
+// GitCredentialHelper is the --git-credential-helper switch: git asks patinject for the token
+// (a credential helper scoped to each --git prefix) instead of being sent a fixed header, so a
+// long job can be handed a fresh token.
+var GitCredentialHelper = Tool{
+	Flag:   "git-credential-helper",
+	Usage:  "git asks patinject for the token on each 401 (a credential helper) instead of sending a fixed header",
+	Switch: true,
+}
+
 func gitPlan(c Config) (Plan, error) {
-	if len(c.Git) == 0 {
-		return Plan{}, nil
-	}
 	var prefixes []string
-	for _, raw := range c.Git {
+	for _, raw := range c.values("git") {
 		u, err := httpURL("--git", raw)
 		if err != nil {
 			return Plan{}, err
@@ -59,7 +75,7 @@ func gitPlan(c Config) (Plan, error) {
 
 	var p Plan
 	var pairs []gitPair
-	if c.GitCredentialHelper {
+	if c.on(GitCredentialHelper.Flag) {
 		hp, err := gitHelperPlan(c, prefixes)
 		if err != nil {
 			return Plan{}, err

@@ -27,7 +27,7 @@ func TestGitPlan(t *testing.T) {
 	}{
 		{
 			name: "run: the header in the environment, nothing on disk",
-			c:    Config{Git: []string{"https://dev.azure.com/contoso/"}},
+			c:    Config{Values: map[string][]string{"git": {"https://dev.azure.com/contoso/"}}},
 			want: planView{Env: map[string]string{
 				"GIT_CONFIG_COUNT":   "1",
 				"GIT_CONFIG_KEY_0":   "http.https://dev.azure.com/contoso/.extraheader",
@@ -36,7 +36,7 @@ func TestGitPlan(t *testing.T) {
 		},
 		{
 			name: "run: appended after the pairs the job has",
-			c: Config{Git: []string{"https://a.example/x", "HTTPS://B.example:443"},
+			c: Config{Values: map[string][]string{"git": {"https://a.example/x", "HTTPS://B.example:443"}},
 				Lookup: envOf(map[string]string{"GIT_CONFIG_COUNT": "2"})},
 			want: planView{Env: map[string]string{
 				"GIT_CONFIG_COUNT":   "4",
@@ -48,7 +48,7 @@ func TestGitPlan(t *testing.T) {
 		},
 		{
 			name: "run: an empty count is zero",
-			c:    Config{Git: []string{"http://127.0.0.1:8080/git/"}, Lookup: envOf(map[string]string{"GIT_CONFIG_COUNT": ""})},
+			c:    Config{Values: map[string][]string{"git": {"http://127.0.0.1:8080/git/"}}, Lookup: envOf(map[string]string{"GIT_CONFIG_COUNT": ""})},
 			want: planView{Env: map[string]string{
 				"GIT_CONFIG_COUNT":   "1",
 				"GIT_CONFIG_KEY_0":   "http.http://127.0.0.1:8080/git/.extraheader",
@@ -57,7 +57,7 @@ func TestGitPlan(t *testing.T) {
 		},
 		{
 			name: "ci: an include file holds the header, the variables only point at it",
-			c:    Config{Git: []string{"https://dev.azure.com/contoso/"}, Mode: ModeCI},
+			c:    Config{Values: map[string][]string{"git": {"https://dev.azure.com/contoso/"}}, Mode: ModeCI},
 			want: planView{
 				Env: map[string]string{
 					"GIT_CONFIG_COUNT":   "1",
@@ -71,7 +71,7 @@ func TestGitPlan(t *testing.T) {
 		},
 		{
 			name: "git before 2.31: an include file through GIT_CONFIG_PARAMETERS",
-			c:    Config{Git: []string{"https://dev.azure.com/contoso/"}, GitVersion: "2.30.2"},
+			c:    Config{Values: map[string][]string{"git": {"https://dev.azure.com/contoso/"}}, GitVersion: "2.30.2"},
 			want: planView{
 				Env: map[string]string{"GIT_CONFIG_PARAMETERS": "append( ):'include.path=/priv/gitconfig'"},
 				Files: map[string]string{"gitconfig": "secret:# written by patinject for one run; removed when it ends\n" +
@@ -80,7 +80,7 @@ func TestGitPlan(t *testing.T) {
 		},
 		{
 			name: "run: credential helper, token in a variable",
-			c: Config{Git: []string{"https://dev.azure.com/contoso/"}, GitCredentialHelper: true, Self: "/usr/bin/patinject",
+			c: Config{Values: map[string][]string{"git": {"https://dev.azure.com/contoso/"}, "git-credential-helper": {"true"}}, Self: "/usr/bin/patinject",
 				TokenExpiry: expiry},
 			want: planView{Env: map[string]string{
 				"PATINJECT_GIT_PASSWORD": "secret:" + testToken,
@@ -95,7 +95,7 @@ func TestGitPlan(t *testing.T) {
 		},
 		{
 			name: "ci: credential helper, token in a file",
-			c:    Config{Git: []string{"https://dev.azure.com/contoso/"}, GitCredentialHelper: true, Self: "/usr/bin/patinject", Mode: ModeCI},
+			c:    Config{Values: map[string][]string{"git": {"https://dev.azure.com/contoso/"}, "git-credential-helper": {"true"}}, Self: "/usr/bin/patinject", Mode: ModeCI},
 			want: planView{
 				Env: map[string]string{
 					"GIT_CONFIG_COUNT":   "1",
@@ -112,9 +112,9 @@ func TestGitPlan(t *testing.T) {
 				},
 			},
 		},
-		{name: "helper needs its own path", c: Config{Git: []string{"https://x.example/"}, GitCredentialHelper: true}, err: "absolute path"},
-		{name: "bogus count", c: Config{Git: []string{"https://x.example/"}, Lookup: envOf(map[string]string{"GIT_CONFIG_COUNT": "two"})}, err: "GIT_CONFIG_COUNT"},
-		{name: "password in the URL", c: Config{Git: []string{"https://u:hunter2@x.example/"}}, err: "must not hold"},
+		{name: "helper needs its own path", c: Config{Values: map[string][]string{"git": {"https://x.example/"}, "git-credential-helper": {"true"}}}, err: "absolute path"},
+		{name: "bogus count", c: Config{Values: map[string][]string{"git": {"https://x.example/"}}, Lookup: envOf(map[string]string{"GIT_CONFIG_COUNT": "two"})}, err: "GIT_CONFIG_COUNT"},
+		{name: "password in the URL", c: Config{Values: map[string][]string{"git": {"https://u:hunter2@x.example/"}}}, err: "must not hold"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

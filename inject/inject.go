@@ -33,20 +33,13 @@ type Config struct {
 	Token       secret.Value // the --token credential; zero when only --secret/--env-file were given
 	TokenExpiry time.Time    // when the token expires; zero when unknown
 	Username    string       // sent with the token in Basic auth
-	Git         []string     // URL prefixes
-	NuGet       []string     // "URL" or "NAME=URL"
-	Npm         []string     // registry URLs
-	Netrc       []string     // host names
-	TokenEnv    []string     // variable names
-	// AuthorizationEnv are variables that receive the ready Authorization header value,
-	// "Basic base64(user:token)", for REST clients.
-	AuthorizationEnv []string
+	// Values are what each tool's flag was given, by Tool.Flag ("git": URL prefixes, a switch:
+	// "true").
+	Values map[string][]string
 
-	// GitCredentialHelper makes patinject itself git's credential helper for the --git prefixes,
-	// instead of an http.extraheader: git asks it on each 401, so a long job can be handed a
-	// fresh token. Self is the absolute path of the patinject executable git runs for it.
-	GitCredentialHelper bool
-	Self                string
+	// Self is the absolute path of the patinject executable, which git runs as its credential
+	// helper with --git-credential-helper.
+	Self string
 	// GitVersion is what `git version` printed ("2.39.5"); "" when unknown, taken as recent.
 	// Before 2.31 git does not read GIT_CONFIG_COUNT, and an include file takes its place.
 	GitVersion string
@@ -80,20 +73,23 @@ func (c Config) basicCredentials() secret.Value {
 	return secret.NewValue(base64.StdEncoding.EncodeToString([]byte(c.username() + ":" + c.Token.Reveal())))
 }
 
-// injector turns the configuration into one tool's part of the plan.
-type injector func(Config) (Plan, error)
+// values returns what the tool with this flag was given.
+func (c Config) values(flag string) []string { return c.Values[flag] }
 
-// Build runs every injector the configuration asks for and returns their combined plan.
+// on reports whether a switch was given.
+func (c Config) on(flag string) bool { return len(c.Values[flag]) > 0 && c.Values[flag][0] == "true" }
+
+// Build runs the plan of every tool the configuration names and returns their combined plan.
 func Build(c Config) (Plan, error) {
 	var p Plan
-	if c.Token.IsZero() {
-		if len(c.Git)+len(c.NuGet)+len(c.Npm)+len(c.Netrc)+len(c.TokenEnv)+len(c.AuthorizationEnv) > 0 {
-			return Plan{}, fmt.Errorf("--git, --nuget, --npm, --netrc, --token-env and --authorization-env need --token")
+	for _, t := range Tools() {
+		if t.Plan == nil || len(c.values(t.Flag)) == 0 {
+			continue
 		}
-		return p, nil
-	}
-	for _, inj := range []injector{gitPlan, nugetPlan, npmPlan, netrcPlan, restPlan} {
-		q, err := inj(c)
+		if c.Token.IsZero() {
+			return Plan{}, fmt.Errorf("--%s: the tools hand on the --token credential; give --token REF", t.Flag)
+		}
+		q, err := t.Plan(c)
 		if err != nil {
 			return Plan{}, err
 		}

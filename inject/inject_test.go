@@ -90,7 +90,7 @@ const testToken = "pat-0123456789abcdef"
 
 func TestBuildNeedsToken(t *testing.T) {
 	t.Parallel()
-	if _, err := Build(Config{Git: []string{"https://example.com/"}}); err == nil {
+	if _, err := Build(Config{Values: map[string][]string{"git": {"https://example.com/"}}}); err == nil {
 		t.Fatal("got no error for --git without --token")
 	}
 	p, err := Build(Config{})
@@ -104,9 +104,11 @@ func TestBuildAll(t *testing.T) {
 	home := t.TempDir()
 	c := Config{
 		Token: secret.NewValue(testToken), Username: "ci",
-		Git: []string{"https://git.example.com/"}, NuGet: []string{"feed=https://nuget.example.com/v3/index.json"},
-		Npm: []string{"https://npm.example.com/"}, Netrc: []string{"api.example.com"},
-		TokenEnv: []string{"AZURE_DEVOPS_EXT_PAT"}, AuthorizationEnv: []string{"PATINJECT_AUTHORIZATION"},
+		Values: map[string][]string{
+			"git": {"https://git.example.com/"}, "nuget": {"feed=https://nuget.example.com/v3/index.json"},
+			"npm": {"https://npm.example.com/"}, "netrc": {"api.example.com"},
+			"token-env": {"AZURE_DEVOPS_EXT_PAT"}, "authorization-env": {"PATINJECT_AUTHORIZATION"},
+		},
 		Dir: "/priv", WorkDir: home, Lookup: envOf(map[string]string{"HOME": home}),
 	}
 	p, err := Build(c)

@@ -28,15 +28,24 @@ import (
 // CurlConfigEnv names the curl config file with the Authorization header.
 const CurlConfigEnv = "PATINJECT_CURL_CONFIG"
 
+// Netrc is the --netrc tool.
+var Netrc = Tool{
+	Flag:    "netrc",
+	Usage:   "a netrc entry for `HOST` (curl and other libcurl clients)",
+	Summary: "netrc entry for",
+	Check: func(v string) error {
+		_, err := netrcHost(v)
+		return err
+	},
+	Plan: netrcPlan,
+}
+
 func netrcPlan(c Config) (Plan, error) {
-	if len(c.Netrc) == 0 {
-		return Plan{}, nil
-	}
 	user := c.username()
 	pw := netrcToken(c.Token.Reveal())
 	var b strings.Builder
 	b.WriteString("# written by patinject for one run; removed when it ends\n")
-	for _, raw := range c.Netrc {
+	for _, raw := range c.values("netrc") {
 		host, err := netrcHost(raw)
 		if err != nil {
 			return Plan{}, err

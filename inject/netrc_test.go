@@ -28,7 +28,7 @@ func TestNetrcPlan(t *testing.T) {
 	}{
 		{
 			name: "ours first, then the user's own",
-			c:    Config{Netrc: []string{"dev.azure.com", "https://Pkgs.Dev.Azure.com/contoso/"}, Lookup: envOf(map[string]string{"HOME": home})},
+			c:    Config{Values: map[string][]string{"netrc": {"dev.azure.com", "https://Pkgs.Dev.Azure.com/contoso/"}}, Lookup: envOf(map[string]string{"HOME": home})},
 			want: planView{
 				Env: map[string]string{"NETRC": "/priv/netrc", CurlConfigEnv: "/priv/curlrc"},
 				Files: map[string]string{
@@ -41,7 +41,7 @@ func TestNetrcPlan(t *testing.T) {
 		},
 		{
 			name:  "a token with a blank is quoted",
-			c:     Config{Netrc: []string{"h.example"}, Mode: ModeCI},
+			c:     Config{Values: map[string][]string{"netrc": {"h.example"}}, Mode: ModeCI},
 			token: `pa ss"word`,
 			want: planView{
 				Env: map[string]string{"NETRC": "/priv/netrc", CurlConfigEnv: "/priv/curlrc"},
@@ -52,7 +52,7 @@ func TestNetrcPlan(t *testing.T) {
 				Masks: []string{b64(`ci:pa ss"word`), "Basic " + b64(`ci:pa ss"word`), `"pa ss\"word"`},
 			},
 		},
-		{name: "not a host", c: Config{Netrc: []string{"a b"}}, err: "want a host name"},
+		{name: "not a host", c: Config{Values: map[string][]string{"netrc": {"a b"}}}, err: "want a host name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

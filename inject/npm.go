@@ -35,13 +35,23 @@ const NpmPasswordEnv = "PATINJECT_NPM_PASSWORD"
 
 const npmEmail = "npm requires email to be set but doesn't use the value"
 
+// Npm is the --npm tool.
+var Npm = Tool{
+	Flag:    "npm",
+	Usage:   "npm registry `URL`",
+	Summary: "npm registry",
+	Scopes:  []string{"vso.packaging"},
+	Check: func(v string) error {
+		_, err := npmPrefixes(v)
+		return err
+	},
+	Plan: npmPlan,
+}
+
 func npmPlan(c Config) (Plan, error) {
-	if len(c.Npm) == 0 {
-		return Plan{}, nil
-	}
 	var prefixes []string
 	seen := map[string]bool{}
-	for _, raw := range c.Npm {
+	for _, raw := range c.values("npm") {
 		ps, err := npmPrefixes(raw)
 		if err != nil {
 			return Plan{}, err

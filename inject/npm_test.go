@@ -34,7 +34,7 @@ func TestNpmPlan(t *testing.T) {
 	}{
 		{
 			name: "run: the file refers to a variable",
-			c:    Config{Npm: []string{"https://npm.example.com"}, Lookup: envOf(map[string]string{"HOME": home})},
+			c:    Config{Values: map[string][]string{"npm": {"https://npm.example.com"}}, Lookup: envOf(map[string]string{"HOME": home})},
 			want: planView{
 				Env: map[string]string{"NPM_CONFIG_USERCONFIG": "/priv/npmrc", NpmPasswordEnv: "secret:" + pw},
 				Files: map[string]string{"npmrc": kept + begin +
@@ -44,7 +44,7 @@ func TestNpmPlan(t *testing.T) {
 		},
 		{
 			name: "ci: Azure Artifacts, both prefixes, the password inline",
-			c:    Config{Npm: []string{ado}, Mode: ModeCI, Lookup: envOf(map[string]string{"HOME": home})},
+			c:    Config{Values: map[string][]string{"npm": {ado}}, Mode: ModeCI, Lookup: envOf(map[string]string{"HOME": home})},
 			want: planView{
 				Env: map[string]string{"NPM_CONFIG_USERCONFIG": "/priv/npmrc"},
 				Files: map[string]string{"npmrc": "secret:" + strings.ReplaceAll(kept, "; patinject: dropped your //npm.example.com/:_authToken for this run\n", "//npm.example.com/:_authToken=old-token\n") + begin +
@@ -55,7 +55,7 @@ func TestNpmPlan(t *testing.T) {
 		},
 		{
 			name: "the user config the environment names, lower-case variable too",
-			c: Config{Npm: []string{"http://127.0.0.1:4873/"}, Lookup: envOf(map[string]string{
+			c: Config{Values: map[string][]string{"npm": {"http://127.0.0.1:4873/"}}, Lookup: envOf(map[string]string{
 				"HOME": home, "npm_config_userconfig": elsewhere})},
 			want: planView{
 				Env: map[string]string{"NPM_CONFIG_USERCONFIG": "/priv/npmrc", "npm_config_userconfig": "/priv/npmrc", NpmPasswordEnv: "secret:" + pw},
@@ -65,7 +65,7 @@ func TestNpmPlan(t *testing.T) {
 		},
 		{
 			name: "no user config",
-			c:    Config{Npm: []string{"https://npm.example.com/a/b"}},
+			c:    Config{Values: map[string][]string{"npm": {"https://npm.example.com/a/b"}}},
 			want: planView{
 				Env:   map[string]string{"NPM_CONFIG_USERCONFIG": "/priv/npmrc", NpmPasswordEnv: "secret:" + pw},
 				Files: map[string]string{"npmrc": begin + lines("//npm.example.com/a/b/", "${PATINJECT_NPM_PASSWORD}") + end},

@@ -68,10 +68,20 @@ type nugetSource struct {
 	known bool // the user's config has it (otherwise our config adds it)
 }
 
+// NuGet is the --nuget tool.
+var NuGet = Tool{
+	Flag:    "nuget",
+	Usage:   "NuGet package source (`URL` or NAME=URL of a v3 index)",
+	Summary: "NuGet source",
+	Scopes:  []string{"vso.packaging"},
+	Check: func(v string) error {
+		_, err := nugetSources([]string{v}, &nugetConfig{})
+		return err
+	},
+	Plan: nugetPlan,
+}
+
 func nugetPlan(c Config) (Plan, error) {
-	if len(c.NuGet) == 0 {
-		return Plan{}, nil
-	}
 	user := c.username()
 	if strings.Contains(user, ";") {
 		return Plan{}, fmt.Errorf("--nuget: the user name must not contain ';' (NuGet's credential variable separates fields with it)")
@@ -80,7 +90,7 @@ func nugetPlan(c Config) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	sources, err := nugetSources(c.NuGet, cfg)
+	sources, err := nugetSources(c.values("nuget"), cfg)
 	if err != nil {
 		return Plan{}, err
 	}

@@ -62,19 +62,19 @@ func TestNuGetPlan(t *testing.T) {
 	}{
 		{
 			name:      "run: a named source of the user's, by variable only",
-			c:         Config{NuGet: []string{"contoso=" + adoURL}},
+			c:         Config{Values: map[string][]string{"nuget": {"contoso=" + adoURL}}},
 			env:       map[string]string{"NuGetPackageSourceCredentials_contoso": cred},
 			endpoints: []string{adoURL},
 		},
 		{
 			name:      "run: a URL the user's config names, found in the working directory's parent",
-			c:         Config{NuGet: []string{"https://TEAM.example/v3/index.json"}},
+			c:         Config{Values: map[string][]string{"nuget": {"https://TEAM.example/v3/index.json"}}},
 			env:       map[string]string{"NuGetPackageSourceCredentials_team": cred},
 			endpoints: []string{"https://TEAM.example/v3/index.json"},
 		},
 		{
 			name: "run: an unknown URL gets a source and credentials that refer to a variable",
-			c:    Config{NuGet: []string{"http://127.0.0.1:5000/v3/index.json"}},
+			c:    Config{Values: map[string][]string{"nuget": {"http://127.0.0.1:5000/v3/index.json"}}},
 			env: map[string]string{"NuGetPackageSourceCredentials_patinject_127_0_0_1_5000": cred,
 				NuGetPasswordEnv: testToken},
 			file: []string{
@@ -91,20 +91,20 @@ func TestNuGetPlan(t *testing.T) {
 		},
 		{
 			name:  "run: a name with a space goes into the file",
-			c:     Config{NuGet: []string{"https://my.example/v3/index.json"}},
+			c:     Config{Values: map[string][]string{"nuget": {"https://my.example/v3/index.json"}}},
 			env:   map[string]string{NuGetPasswordEnv: testToken},
 			noEnv: []string{"NuGetPackageSourceCredentials_My Feed"},
 			file:  []string{`<My_x0020_Feed>`, `%PATINJECT_NUGET_PASSWORD%`},
 		},
 		{
 			name: "run: a name with a hyphen gets the variable and the file, which sh would not drop",
-			c:    Config{NuGet: []string{"contoso-feed=https://c.example/v3/index.json"}},
+			c:    Config{Values: map[string][]string{"nuget": {"contoso-feed=https://c.example/v3/index.json"}}},
 			env:  map[string]string{"NuGetPackageSourceCredentials_contoso-feed": cred, NuGetPasswordEnv: testToken},
 			file: []string{`<add key="contoso-feed" value="https://c.example/v3/index.json">`, `<contoso-feed>`, `%PATINJECT_NUGET_PASSWORD%`},
 		},
 		{
 			name:         "ci: no variable for a name with a hyphen",
-			c:            Config{NuGet: []string{"https://TEAM.example/v3/index.json", "contoso-feed=https://c.example/v3/index.json"}, Mode: ModeCI},
+			c:            Config{Values: map[string][]string{"nuget": {"https://TEAM.example/v3/index.json", "contoso-feed=https://c.example/v3/index.json"}}, Mode: ModeCI},
 			env:          map[string]string{"NuGetPackageSourceCredentials_team": cred},
 			noEnv:        []string{"NuGetPackageSourceCredentials_contoso-feed", NuGetPasswordEnv},
 			file:         []string{`<add key="contoso-feed" value="https://c.example/v3/index.json">`, `<contoso-feed>`, testToken},
@@ -112,7 +112,7 @@ func TestNuGetPlan(t *testing.T) {
 		},
 		{
 			name:         "ci: the file holds the token, the variable is set too",
-			c:            Config{NuGet: []string{"contoso=" + adoURL}, Mode: ModeCI},
+			c:            Config{Values: map[string][]string{"nuget": {"contoso=" + adoURL}}, Mode: ModeCI},
 			env:          map[string]string{"NuGetPackageSourceCredentials_contoso": cred},
 			noEnv:        []string{NuGetPasswordEnv},
 			file:         []string{`<contoso>`, `<add key="ClearTextPassword" value="` + testToken + `">`},
@@ -121,12 +121,12 @@ func TestNuGetPlan(t *testing.T) {
 		},
 		{
 			name:      "existing credential provider endpoints are kept",
-			c:         Config{NuGet: []string{"https://team.example/v3/index.json"}, Lookup: envOf(withEndpoints)},
+			c:         Config{Values: map[string][]string{"nuget": {"https://team.example/v3/index.json"}}, Lookup: envOf(withEndpoints)},
 			env:       map[string]string{"NuGetPackageSourceCredentials_team": cred},
 			endpoints: []string{"https://keep.example/index.json", "https://team.example/v3/index.json"},
 		},
-		{name: "a name the user's config gives another URL", c: Config{NuGet: []string{"contoso=https://evil.example/v3/index.json"}}, err: "another URL"},
-		{name: "not a URL", c: Config{NuGet: []string{"feed=ftp://x/"}}, err: "not an http or https URL"},
+		{name: "a name the user's config gives another URL", c: Config{Values: map[string][]string{"nuget": {"contoso=https://evil.example/v3/index.json"}}}, err: "another URL"},
+		{name: "not a URL", c: Config{Values: map[string][]string{"nuget": {"feed=ftp://x/"}}}, err: "not an http or https URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

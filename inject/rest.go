@@ -8,18 +8,35 @@ import "github.com/patinject/patinject/secret"
 // it is (`Invoke-RestMethod -Headers @{Authorization = $env:PATINJECT_AUTHORIZATION}`). Both are
 // secret variables: in `inject` the platform emitter masks them and decides how later steps see
 // them.
-func restPlan(c Config) (Plan, error) {
-	var p Plan
-	for _, name := range c.TokenEnv {
-		p.Env = append(p.Env, EnvVar{Name: name, Value: c.Token, Secret: true})
-	}
-	if len(c.AuthorizationEnv) > 0 {
+
+// TokenEnv is the --token-env tool.
+var TokenEnv = Tool{
+	Flag:    "token-env",
+	Usage:   "the token exported as env var `NAME`",
+	Summary: "variable (the token)",
+	Check:   checkVar("--token-env"),
+	Plan: func(c Config) (Plan, error) {
+		var p Plan
+		for _, name := range c.values("token-env") {
+			p.Env = append(p.Env, EnvVar{Name: name, Value: c.Token, Secret: true})
+		}
+		return p, nil
+	},
+}
+
+// AuthorizationEnv is the --authorization-env tool.
+var AuthorizationEnv = Tool{
+	Flag:    "authorization-env",
+	Usage:   "the ready Authorization header value, Basic base64(user:token), exported as env var `NAME`",
+	Summary: "variable (the Authorization header)",
+	Check:   checkVar("--authorization-env"),
+	Plan: func(c Config) (Plan, error) {
 		b64 := c.basicCredentials()
 		header := secret.NewValue("Basic " + b64.Reveal())
-		p.Masks = append(p.Masks, b64, header)
-		for _, name := range c.AuthorizationEnv {
+		p := Plan{Masks: []secret.Value{b64, header}}
+		for _, name := range c.values("authorization-env") {
 			p.Env = append(p.Env, EnvVar{Name: name, Value: header, Secret: true})
 		}
-	}
-	return p, nil
+		return p, nil
+	},
 }

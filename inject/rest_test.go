@@ -16,12 +16,12 @@ func TestRestPlan(t *testing.T) {
 	}{
 		{
 			name: "token-env",
-			c:    Config{TokenEnv: []string{"AZURE_DEVOPS_EXT_PAT", "SYSTEM_ACCESSTOKEN"}},
+			c:    Config{Values: map[string][]string{"token-env": {"AZURE_DEVOPS_EXT_PAT", "SYSTEM_ACCESSTOKEN"}}},
 			want: planView{Env: map[string]string{"AZURE_DEVOPS_EXT_PAT": "secret:" + testToken, "SYSTEM_ACCESSTOKEN": "secret:" + testToken}, Masks: []string{}},
 		},
 		{
 			name: "authorization-env",
-			c:    Config{AuthorizationEnv: []string{"PATINJECT_AUTHORIZATION"}},
+			c:    Config{Values: map[string][]string{"authorization-env": {"PATINJECT_AUTHORIZATION"}}},
 			want: planView{Env: map[string]string{"PATINJECT_AUTHORIZATION": "secret:Basic " + basic}, Masks: []string{basic, "Basic " + basic}},
 		},
 	}
@@ -30,7 +30,7 @@ func TestRestPlan(t *testing.T) {
 			t.Parallel()
 			c := tt.c
 			c.Token, c.Username = secret.NewValue(testToken), "ci"
-			p, err := restPlan(c)
+			p, err := Build(c)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -73,6 +73,8 @@ type Resolver struct {
 	Sources  map[string]Source
 	Registry *cleanup.Registry // every Undo is registered here the moment its source returns
 	Log      *slog.Logger
+
+	credentials
 }
 
 // Schemes lists the registered schemes, sorted, for messages.

@@ -26,3 +26,9 @@ func (s *Source) Resolve(_ context.Context, ref secret.Ref) (resolve.Resolved, e
 	}
 	return resolve.Resolved{Value: secret.NewValue(v)}, nil
 }
+
+// Provider registers the env: scheme.
+var Provider = resolve.Provider{
+	Scheme: "env",
+	New:    func(env resolve.Env) resolve.Source { return &Source{Lookup: env.Lookup} },
+}

@@ -40,3 +40,9 @@ func (Source) Resolve(_ context.Context, ref secret.Ref) (resolve.Resolved, erro
 	}
 	return resolve.Resolved{Value: secret.NewValue(v)}, nil
 }
+
+// Provider registers the file: scheme.
+var Provider = resolve.Provider{
+	Scheme: "file",
+	New:    func(resolve.Env) resolve.Source { return Source{} },
+}

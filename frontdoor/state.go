@@ -1,4 +1,4 @@
-package cmd
+package frontdoor
 
 import (
 	"encoding/json"
@@ -15,20 +15,20 @@ import (
 // stateVersion is the version of the state file's format; `cleanup` refuses any other.
 const stateVersion = 1
 
-// stateFileName is the default state file, in the platform's per-job temporary directory.
-const stateFileName = "patinject-state.json"
+// StateFileName is the default state file, in the platform's per-job temporary directory.
+const StateFileName = "patinject-state.json"
 
-// state is what `inject` leaves for `cleanup`: what to undo (ids, paths, expiry; never a
+// State is what `inject` leaves for `cleanup`: what to undo (ids, paths, expiry; never a
 // value). Several `inject` steps in a job add to one state, and one `cleanup` undoes them all,
 // last first.
-type state struct {
+type State struct {
 	Version  int              `json:"version"`
 	Platform string           `json:"platform"`
 	Actions  []cleanup.Action `json:"actions"`
 }
 
-// readState reads the state at path; a missing file is an empty state and no error.
-func readState(path string) (*state, error) {
+// ReadState reads the state at path; a missing file is an empty state and no error.
+func ReadState(path string) (*State, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -36,7 +36,7 @@ func readState(path string) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the state file %s: %w", path, err)
 	}
-	var st state
+	var st State
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("the state file %s is not patinject's (not JSON); remove it if nothing is left to undo", path)
 	}
@@ -46,8 +46,8 @@ func readState(path string) (*state, error) {
 	return &st, nil
 }
 
-// writeState writes st to path, 0600, atomically, making the directory if needed.
-func writeState(path string, st *state) error {
+// WriteState writes st to path, 0600, atomically, making the directory if needed.
+func WriteState(path string, st *State) error {
 	st.Version = stateVersion
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -66,15 +66,8 @@ func writeState(path string, st *state) error {
 // the platform's per-job temporary directory, or for local use the user's state directory
 // ($XDG_STATE_HOME/patinject, else ~/.local/state/patinject).
 func defaultStatePath(p cienv.Platform, env cienv.Context, lookup func(string) (string, bool)) (string, error) {
-	switch p {
-	case cienv.GitHub:
-		if env.RunnerTemp != "" {
-			return filepath.Join(env.RunnerTemp, stateFileName), nil
-		}
-	case cienv.Azure:
-		if env.AgentTemp != "" {
-			return filepath.Join(env.AgentTemp, stateFileName), nil
-		}
+	if d := env.TempDirOf(p); d != "" {
+		return filepath.Join(d, StateFileName), nil
 	}
 	if d, ok := lookup("XDG_STATE_HOME"); ok && filepath.IsAbs(d) {
 		return filepath.Join(d, "patinject", "state.json"), nil

@@ -1,0 +1,139 @@
+package frontdoor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/patinject/patinject/cienv"
+	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/inject"
+)
+
+// CleanupOptions are what `cleanup` takes besides the source flags in Options.
+type CleanupOptions struct {
+	Platform string // how to report warnings: auto, github, azure, gitlab or local
+	State    string // the state file inject wrote; "" finds it as inject did
+}
+
+// Cleanup revokes what `inject` minted and removes what it wrote, as its state file lists. It is
+// idempotent and quiet when there is nothing to do; what fails is a warning that names it and
+// how to undo it by hand, and stays in the state so that running cleanup again retries it.
+func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) error {
+	env, err := p.ciContext(ctx)
+	if err != nil {
+		return err
+	}
+	pl := cienv.Platform(co.Platform)
+	if pl == "" || pl == "auto" {
+		pl = env.Detect()
+	}
+	path, err := p.statePath(co.State, pl, env)
+	if err != nil {
+		return err
+	}
+	st, err := ReadState(path)
+	if err != nil {
+		// Like a failed revocation: reported where people look, fatal only when asked.
+		p.platformWarn(pl, err.Error())
+		return strictly(o)
+	}
+	log := p.Logger(o.Debug)
+	if st == nil || len(st.Actions) == 0 {
+		log.Debug("nothing to clean up", "state", path)
+		if st != nil {
+			return removeIfExists(path)
+		}
+		return nil
+	}
+	failed := p.undoAll(ctx, o, pl, st.Actions)
+	if len(failed) > 0 {
+		// What could not be undone stays recorded, so that running cleanup again retries it.
+		if err := WriteState(path, &State{Platform: st.Platform, Actions: failed}); err != nil {
+			p.platformWarn(pl, err.Error())
+		}
+		fmt.Fprintf(p.Stderr, "patinject: cleanup: %d of %d could not be undone (see the warnings above)\n", len(failed), len(st.Actions))
+		return strictly(o)
+	}
+	if err := removeIfExists(path); err != nil {
+		p.platformWarn(pl, fmt.Sprintf("removing the state file: %v", err))
+	}
+	log.Debug("cleaned up", "undone", len(st.Actions), "state", path)
+	return nil
+}
+
+func strictly(o *Options) error {
+	if o.Strict {
+		return &ExitError{Code: ExitCleanup, Msg: "cleanup failed (--strict-cleanup)"}
+	}
+	return nil
+}
+
+// statePath is --state, else STATE_state in a GitHub post step, else the platform's default.
+func (p *Process) statePath(flag string, pl cienv.Platform, env cienv.Context) (string, error) {
+	switch {
+	case flag != "":
+		return flag, nil
+	case env.PostState != "":
+		return env.PostState, nil
+	}
+	return defaultStatePath(pl, env, p.Lookup)
+}
+
+// undoAll undoes the actions, last first, and returns those that failed.
+func (p *Process) undoAll(ctx context.Context, o *Options, pl cienv.Platform, actions []cleanup.Action) []cleanup.Action {
+	log := p.Logger(o.Debug)
+	undoers := p.sources().Undoers(p.sourceEnv(o, nil, log))
+	undoers["dir"] = removeAction
+	undoers["file"] = removeAction
+	reg := &cleanup.Registry{}
+	var failed []cleanup.Action
+	for _, act := range actions {
+		undo, ok := undoers[act.Kind]
+		if !ok {
+			p.platformWarn(pl, fmt.Sprintf("cannot undo %s: this patinject does not know the kind %q; undo it by hand%s", act, act.Kind, manualHint(act)))
+			failed = append(failed, act)
+			continue
+		}
+		reg.Add(act, func(ctx context.Context) error { return undo(ctx, act) })
+	}
+	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+	defer cancel()
+	runErr := reg.Run(ctx, func(act cleanup.Action) {
+		log.Debug("already expired, nothing to undo", "what", act.String())
+	})
+	for _, e := range unjoin(runErr) {
+		p.platformWarn(pl, e.Error())
+		var f *cleanup.Failure
+		if errors.As(e, &f) {
+			failed = append(failed, f.Action)
+		}
+	}
+	return failed
+}
+
+func removeAction(_ context.Context, act cleanup.Action) error {
+	return removeAll(act.ID)
+}
+
+func manualHint(act cleanup.Action) string {
+	if act.Manual != "" {
+		return ": " + act.Manual
+	}
+	return ""
+}
+
+// platformWarn reports a warning where people look for it: an annotation on GitHub Actions and
+// Azure Pipelines, a plain line elsewhere. The text goes out escaped, so that a server's words in
+// it cannot become commands.
+func (p *Process) platformWarn(pl cienv.Platform, msg string) {
+	msg = OneLine(msg)
+	switch pl {
+	case cienv.GitHub:
+		fmt.Fprintln(p.Stdout, inject.GitHubCommand("warning", [][2]string{{"title", "patinject cleanup"}}, msg))
+	case cienv.Azure:
+		fmt.Fprintln(p.Stdout, inject.AzureCommand("task.logissue", [][2]string{{"type", "warning"}}, "patinject: "+msg))
+	default:
+		p.Warnf("%s", msg)
+	}
+}

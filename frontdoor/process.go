@@ -1,0 +1,94 @@
+// Package frontdoor is the engine behind patinject's commands: `run` applies a plan to a child
+// process, `inject` hands it to the CI platform and records what `cleanup` must undo, and
+// `cleanup` undoes it. Each is a short sequence of named steps over the same pieces: the
+// options, the source registry, the resolver, the tools' plan, the private directory and the
+// cleanup registry. It knows nothing of the command line: cmd/ parses flags into Options and
+// calls it, and tests drive it the same way.
+package frontdoor
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/patinject/patinject/resolve"
+	"github.com/patinject/patinject/source"
+)
+
+// Process is what a command runs in: its streams and environment, so that tests can drive the
+// front doors in-process.
+type Process struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Lookup         func(string) (string, bool)
+	Environ        func() []string
+	Version        string
+	// Sources is the source registry; nil means source.Registry().
+	Sources resolve.Registry
+}
+
+// ExitError ends a command with Code. An empty Msg prints nothing.
+type ExitError struct {
+	Code int
+	Msg  string
+}
+
+func (e *ExitError) Error() string { return e.Msg }
+
+// Exit codes that the front doors choose themselves; `run` passes the command's own through.
+const (
+	// ExitCleanup: everything else succeeded, but a revocation or removal failed and the user
+	// asked for strict cleanup (--strict-cleanup). Without it a failed cleanup only warns.
+	ExitCleanup = 123
+)
+
+func (p *Process) sources() resolve.Registry {
+	if p.Sources != nil {
+		return p.Sources
+	}
+	return source.Registry()
+}
+
+// Logger logs to stderr: debug lines with debug, warnings always. Log lines name keys and
+// sources, never values, and every string in them is made one harmless line.
+func (p *Process) Logger(debug bool) *slog.Logger {
+	level := slog.LevelWarn
+	if debug {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(p.Stderr, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, at slog.Attr) slog.Attr {
+			if at.Key == slog.TimeKey && len(groups) == 0 {
+				return slog.Attr{}
+			}
+			// A label or message from a server could hold a CI logging command: defuse it.
+			if k := at.Value.Kind(); k == slog.KindString || k == slog.KindAny {
+				at.Value = slog.StringValue(OneLine(at.Value.String()))
+			}
+			return at
+		},
+	}))
+}
+
+// Warnf prints a warning line for people.
+func (p *Process) Warnf(format string, args ...any) {
+	fmt.Fprintf(p.Stderr, "patinject: warning: %s\n", OneLine(fmt.Sprintf(format, args...)))
+}
+
+// OneLine keeps a message to one line and defuses CI logging commands that a server's text
+// could smuggle into it (GitHub "::" at a line start, Azure Pipelines "##vso[" anywhere).
+func OneLine(s string) string {
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	s = strings.ReplaceAll(s, "##vso[", "##vso␣[")
+	s = strings.ReplaceAll(s, "##[", "##␣[")
+	return s
+}
+
+func countOf(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}

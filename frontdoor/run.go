@@ -1,0 +1,173 @@
+package frontdoor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/runner"
+)
+
+// RunOptions are what `run` takes besides Options.
+type RunOptions struct {
+	Args     []string // CMD and its arguments
+	NoRedact bool     // pass CMD's output through untouched
+}
+
+// Run resolves the secrets, runs the command with them, redacts them from its output, then
+// takes back what was minted and removes what was written, on every exit path it can observe.
+// The error is an *ExitError carrying the command's exit code, or why it could not run.
+func (p *Process) Run(ctx context.Context, o *Options, ro RunOptions) (err error) {
+	if len(ro.Args) == 0 {
+		return fmt.Errorf("run needs a command: patinject run [flags] -- CMD [ARGS...]")
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	// Signals are caught from the start: one that arrives while secrets are being resolved
+	// cancels the resolution, and what was already minted is still taken back.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, runner.Forwarded...)
+	defer signal.Stop(sigs)
+
+	s := p.newSession(o, &cleanup.Registry{})
+	defer func() { err = s.strict(err, s.drain()) }()
+
+	r, err := s.resolveInterruptibly(ctx, sigs)
+	if err != nil {
+		return err
+	}
+	plan, err := s.planAndWrite(r)
+	if err != nil {
+		return err
+	}
+	return s.runChild(ro, r, plan, sigs)
+}
+
+// strict turns a failed cleanup into exit 123 under --strict-cleanup, unless an earlier error
+// already decides the exit code.
+func (s *session) strict(err, cleanupErr error) error {
+	if cleanupErr == nil || !s.o.Strict {
+		return err
+	}
+	var ee *ExitError
+	if err == nil || (errors.As(err, &ee) && ee.Code == 0) {
+		return &ExitError{Code: ExitCleanup}
+	}
+	return err
+}
+
+// resolveInterruptibly resolves, cancelling on the first signal.
+func (s *session) resolveInterruptibly(ctx context.Context, sigs <-chan os.Signal) (resolved, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var caught os.Signal
+	watchDone, watchStopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watchStopped)
+		select {
+		case sig := <-sigs:
+			caught = sig
+			cancel()
+		case <-watchDone:
+		}
+	}()
+	r, err := s.resolve(ctx)
+	close(watchDone)
+	<-watchStopped
+	if caught != nil {
+		return r, &ExitError{Code: 128 + int(caught.(syscall.Signal)), Msg: fmt.Sprintf("interrupted by %v while resolving secrets; nothing was left behind", caught)}
+	}
+	return r, err
+}
+
+// planAndWrite builds the tools' plan and writes its files into a private directory, made only
+// if the plan has files: a run that only exports variables touches no disk.
+func (s *session) planAndWrite(r resolved) (inject.Plan, error) {
+	dir, err := reserveDir()
+	if err != nil {
+		return inject.Plan{}, err
+	}
+	plan, err := inject.Build(s.o.toolConfig(r.token, dir, s.p.Lookup, inject.ModeRun))
+	if err != nil || len(plan.Files) == 0 {
+		return plan, err
+	}
+	if err := makePrivateDir(dir); err != nil {
+		return plan, err
+	}
+	s.reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return os.RemoveAll(dir) })
+	return plan, writeFiles(plan.Files)
+}
+
+// runChild starts the command with the secrets in its environment and its output redacted.
+func (s *session) runChild(ro RunOptions, r resolved, plan inject.Plan, sigs <-chan os.Signal) error {
+	for _, e := range plan.Env {
+		s.log.Debug("injecting", "name", e.Name, "secret", e.Secret)
+	}
+	stdout, stderr := s.p.Stdout, s.p.Stderr
+	var redactors []*inject.Redactor
+	if pats := s.patterns(r, plan); len(pats) > 0 && !ro.NoRedact {
+		// One compiled matcher serves both streams; each redactor keeps its own held tail.
+		m := inject.NewMatcher(pats)
+		rout, rerr := m.NewRedactor(stdout), m.NewRedactor(stderr)
+		redactors = append(redactors, rout, rerr)
+		stdout, stderr = rout, rerr
+	}
+	stdin, _ := s.p.Stdin.(*os.File)
+	code, runErr := runner.Run(runner.Command{
+		Args: ro.Args, Env: s.childEnv(r, plan), Stdin: stdin, Stdout: stdout, Stderr: stderr, Signals: sigs,
+	})
+	for _, red := range redactors {
+		if ferr := red.Flush(); ferr != nil && runErr == nil {
+			runErr = ferr
+		}
+	}
+	if runErr != nil {
+		var se *runner.StartError
+		if errors.As(runErr, &se) {
+			return runErr
+		}
+		s.p.Warnf("%v", runErr)
+	}
+	return &ExitError{Code: code}
+}
+
+// childEnv is the parent's environment with the secrets and the plan's variables set on top.
+func (s *session) childEnv(r resolved, plan inject.Plan) []string {
+	vals := map[string]string{}
+	var order []string
+	set := func(k, v string) {
+		if _, ok := vals[k]; !ok {
+			order = append(order, k)
+		}
+		vals[k] = v
+	}
+	for _, kv := range s.p.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		set(k, v)
+	}
+	for _, sec := range r.secrets {
+		set(sec.Name, sec.Value.Reveal())
+	}
+	for _, e := range plan.Env {
+		v := e.Value.Reveal()
+		if old, ok := vals[e.Name]; ok && e.Append != "" && old != "" {
+			v = old + e.Append + v
+		}
+		set(e.Name, v)
+	}
+	out := make([]string, 0, len(order))
+	for _, k := range order {
+		out = append(out, k+"="+vals[k])
+	}
+	return out
+}
+
+var _ io.Writer = (*inject.Redactor)(nil)

@@ -1,0 +1,137 @@
+package frontdoor
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/resolve"
+	"github.com/patinject/patinject/secret"
+)
+
+// cleanupTimeout bounds the revocations and removals at the end of a command.
+const cleanupTimeout = 60 * time.Second
+
+// session is one command's working state: its options, log, undo registry and resolver.
+type session struct {
+	p        *Process
+	o        *Options
+	log      *slog.Logger
+	reg      *cleanup.Registry
+	resolver *resolve.Resolver
+}
+
+// newSession builds every source for this command (no I/O yet) over reg; reg nil means
+// whatever a source takes is given back at once.
+func (p *Process) newSession(o *Options, reg *cleanup.Registry) *session {
+	log := p.Logger(o.Debug)
+	return &session{p: p, o: o, log: log, reg: reg, resolver: p.sources().Resolver(p.sourceEnv(o, reg, log))}
+}
+
+func (p *Process) sourceEnv(o *Options, reg *cleanup.Registry, log *slog.Logger) resolve.Env {
+	return resolve.Env{
+		Lookup:    p.Lookup,
+		Environ:   p.Environ,
+		String:    func(name string) string { return o.Source[name] },
+		Bool:      func(name string) bool { return o.Source[name] == "true" },
+		Registry:  reg,
+		Log:       log,
+		UserAgent: "patinject/" + p.Version,
+	}
+}
+
+// resolved is what resolution gives: the secrets exported by name, and the --token credential
+// that the tools are handed.
+type resolved struct {
+	secrets []secret.Secret
+	token   *secret.Secret
+}
+
+// resolve resolves every request concurrently, all or nothing, and refuses values too short to
+// redact. What was minted before a failure stays in the registry, for the caller to take back.
+func (s *session) resolve(ctx context.Context) (resolved, error) {
+	reqs, tokenReq, err := s.o.requests(s.resolver.Known)
+	if err != nil {
+		return resolved{}, err
+	}
+	all := reqs
+	if tokenReq != nil {
+		all = append(all[:len(all):len(all)], *tokenReq)
+	}
+	got, err := s.resolver.Resolve(ctx, all)
+	if err != nil {
+		return resolved{}, err
+	}
+	var r resolved
+	if tokenReq != nil {
+		tok := got[len(got)-1]
+		r.token, got = &tok, got[:len(got)-1]
+	}
+	r.secrets = got
+	for _, sec := range r.secrets {
+		s.log.Debug("injecting", "name", sec.Name, "from", sec.Origin, "secret", !sec.Public)
+	}
+	return r, checkLengths(r.secrets, r.token)
+}
+
+// patterns is every byte string that must never be shown: each secret and source credential in
+// all its forms, and the derived forms the tools made.
+func (s *session) patterns(r resolved, plan inject.Plan) [][]byte {
+	users := []string{inject.DefaultUsername}
+	if s.o.Username != "" {
+		users = []string{s.o.Username}
+	}
+	var pats [][]byte
+	add := func(v secret.Value) { pats = append(pats, inject.Forms(v.Reveal(), users...)...) }
+	if r.token != nil {
+		add(r.token.Value)
+	}
+	for _, sec := range r.secrets {
+		if !sec.Public {
+			add(sec.Value)
+		}
+	}
+	for _, c := range s.resolver.Credentials() {
+		add(c.Value)
+	}
+	for _, m := range plan.Masks {
+		pats = append(pats, inject.Forms(m.Reveal())...)
+	}
+	return pats
+}
+
+// drain runs the cleanup registry and reports each failure with what a person can do about it.
+func (s *session) drain() error {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	err := s.reg.Run(ctx, func(act cleanup.Action) {
+		s.log.Debug("already expired, nothing to undo", "what", act.String())
+	})
+	for _, e := range unjoin(err) {
+		s.p.Warnf("%v", e)
+	}
+	return err
+}
+
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// SourceEnv is what the sources are built from for a command that resolves no reference
+// itself (pats): whatever reading a credential takes is given back at once.
+func (p *Process) SourceEnv(o *Options) resolve.Env {
+	env := p.sourceEnv(o, nil, p.Logger(o.Debug))
+	r := p.sources().Resolver(env)
+	env.Credential = func(ctx context.Context, flag string, except ...string) (secret.Value, error) {
+		return r.Credential(ctx, flag, env.String(flag), except...)
+	}
+	return env
+}

@@ -1,0 +1,193 @@
+package resolve
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/secret"
+)
+
+// Provider is one source in the registry: the scheme it resolves, the flags it reads, how to
+// build it for one process, and how to take back what `inject` recorded. Everything that knows
+// about sources is derived from the registry: the resolver's schemes, the list of known schemes
+// in errors, the source flags of every command, and the dispatch of `cleanup`. A new source is
+// one package that declares its Provider and one line in the registry (package source).
+type Provider struct {
+	Scheme string
+	// Flags configure the source or carry the credentials it logs in with. `run`, `inject`,
+	// `plan` and `cleanup` take them, since revoking needs what minting needed.
+	Flags []Flag
+	// New builds the source for one process. It must do no I/O: a process that resolves no
+	// reference of this scheme pays nothing for it.
+	New func(Env) Source
+	// Kinds are the cleanup.Action kinds that Undo takes back, for `cleanup`.
+	Kinds []string
+	Undo  func(Env) func(context.Context, cleanup.Action) error
+}
+
+// Flag is a flag that a source reads, declared as data so that the command line, the
+// PATINJECT_* variables and the CI wrappers' inputs can be derived from it.
+type Flag struct {
+	Name     string // without dashes: "vault-auth"
+	Usage    string // the placeholder in backquotes
+	Default  string
+	Category string
+	Bool     bool
+	// Credential says the value is a REF to a credential the source logs in or mints with: it
+	// is resolved through Env.Credential, redacted like a secret, and the variable an env: REF
+	// names is kept from the command and from later CI steps.
+	Credential bool
+}
+
+// Env is what a source is built from: the process's surroundings and its settings.
+type Env struct {
+	Lookup  func(string) (string, bool)
+	Environ func() []string
+	// String and Bool read the value of one of the source's flags (or its PATINJECT_ variable).
+	String func(name string) string
+	Bool   func(name string) bool
+	// Registry receives what must be undone that is not tied to one reference (a login token);
+	// nil under `cleanup` and `pats`, where the source gives back what it takes at once.
+	Registry *cleanup.Registry
+	Log      *slog.Logger
+	// Credential resolves the REF that the flag named was given, through the same sources as the
+	// references of this process (one Vault login serves both); except names schemes that
+	// cannot serve this credential (Vault cannot log in with a secret it holds).
+	Credential func(ctx context.Context, flag string, except ...string) (secret.Value, error)
+	UserAgent  string
+}
+
+// Registry is the list of providers, and the resolver it makes.
+type Registry []Provider
+
+// Schemes are the registered schemes, sorted.
+func (g Registry) Schemes() []string {
+	var s []string
+	for _, p := range g {
+		s = append(s, p.Scheme)
+	}
+	slices.Sort(s)
+	return s
+}
+
+// Flags are the flags of every source, in registry order.
+func (g Registry) Flags() []Flag {
+	var fs []Flag
+	for _, p := range g {
+		fs = append(fs, p.Flags...)
+	}
+	return fs
+}
+
+// Known reports whether s is a reference of a registered scheme.
+func (g Registry) Known(s string) bool {
+	scheme, ok := secret.Scheme(s)
+	return ok && slices.Contains(g.Schemes(), scheme)
+}
+
+// Resolver builds every source for one process over env, and the resolver that uses them.
+// env.Credential is set to the resolver's own, so that a source's credential comes from the
+// same sources (and the same logins) as everything else.
+func (g Registry) Resolver(env Env) *Resolver {
+	r := &Resolver{Sources: map[string]Source{}, Registry: env.Registry, Log: env.Log}
+	env.Credential = func(ctx context.Context, flag string, except ...string) (secret.Value, error) {
+		return r.Credential(ctx, flag, env.String(flag), except...)
+	}
+	for _, p := range g {
+		r.Sources[p.Scheme] = p.New(env)
+	}
+	return r
+}
+
+// Undoers are the `cleanup` undoers of every kind the providers record.
+func (g Registry) Undoers(env Env) map[string]func(context.Context, cleanup.Action) error {
+	out := map[string]func(context.Context, cleanup.Action) error{}
+	r := g.Resolver(env)
+	env.Credential = func(ctx context.Context, flag string, except ...string) (secret.Value, error) {
+		return r.Credential(ctx, flag, env.String(flag), except...)
+	}
+	for _, p := range g {
+		if p.Undo == nil {
+			continue
+		}
+		undo := p.Undo(env)
+		for _, k := range p.Kinds {
+			out[k] = undo
+		}
+	}
+	return out
+}
+
+// SourceCredential is a credential that a source used (an Entra token, a Vault login secret):
+// the value to redact, and the variable it was read from, if any, to keep from the command.
+type SourceCredential struct {
+	Flag  string
+	Value secret.Value
+	Var   string // NAME of an env:NAME reference; ""
+}
+
+// Credential resolves raw, the REF given to flag, through the resolver's own sources, except
+// those named. What it resolved is recorded (see Credentials); its undo is registered.
+func (r *Resolver) Credential(ctx context.Context, flag, raw string, except ...string) (secret.Value, error) {
+	if raw == "" {
+		return secret.Value{}, fmt.Errorf("--%s is not set", flag)
+	}
+	ref, err := secret.ParseRef(raw)
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("--%s: %w", flag, err)
+	}
+	src, ok := r.Sources[ref.Scheme]
+	if !ok || slices.Contains(except, ref.Scheme) {
+		var allowed []string
+		for s := range r.Sources {
+			if !slices.Contains(except, s) {
+				allowed = append(allowed, s)
+			}
+		}
+		slices.Sort(allowed)
+		return secret.Value{}, fmt.Errorf("--%s: takes a reference of scheme %s, not %q", flag, strings.Join(allowed, ", "), ref.Scheme)
+	}
+	if c, ok := src.(Checker); ok {
+		if err := c.Check(ref); err != nil {
+			return secret.Value{}, fmt.Errorf("--%s %s: %w", flag, ref.Raw, err)
+		}
+	}
+	res, err := src.Resolve(ctx, ref)
+	if err == nil && res.Undo != nil && r.Registry != nil {
+		r.Registry.Add(res.Action, res.Undo)
+	} else if err == nil && res.Undo != nil {
+		// No registry (cleanup, pats): the credential is a value; give back what it took now.
+		if uerr := res.Undo(context.WithoutCancel(ctx)); uerr != nil && r.Log != nil {
+			r.Log.Warn("giving back what reading a credential took", "flag", "--"+flag, "err", uerr)
+		}
+	}
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("--%s %s: %w", flag, ref.Raw, err)
+	}
+	c := SourceCredential{Flag: flag, Value: res.Value}
+	if ref.Scheme == "env" {
+		c.Var = ref.Opaque
+	}
+	r.credMu.Lock()
+	r.creds = append(r.creds, c)
+	r.credMu.Unlock()
+	return res.Value, nil
+}
+
+// Credentials are the source credentials resolved so far.
+func (r *Resolver) Credentials() []SourceCredential {
+	r.credMu.Lock()
+	defer r.credMu.Unlock()
+	return slices.Clone(r.creds)
+}
+
+// credentials is embedded in Resolver.
+type credentials struct {
+	credMu sync.Mutex
+	creds  []SourceCredential
+}

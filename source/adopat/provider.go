@@ -1,0 +1,151 @@
+package adopat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/patinject/patinject/cienv"
+	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/resolve"
+	"github.com/patinject/patinject/secret"
+)
+
+const category = "Azure DevOps"
+
+// Provider registers the ado-pat:// scheme and the --ado-* flags.
+var Provider = resolve.Provider{
+	Scheme: Scheme,
+	Flags: []resolve.Flag{
+		{Name: "ado-url", Default: DefaultURL, Category: category, Usage: "base `URL` of the Azure DevOps token service"},
+		{Name: "ado-access-token", Category: category, Credential: true, Usage: "Microsoft Entra access token (`REF`) used to mint and revoke PATs; default: az account get-access-token"},
+		{Name: "ado-allow-full-access", Bool: true, Category: category, Usage: "allow minting a full-access PAT (scope app_token)"},
+	},
+	New: func(env resolve.Env) resolve.Source {
+		return &Source{
+			Client:          NewClient(env, env.String("ado-url")),
+			AllowFullAccess: env.Bool("ado-allow-full-access"),
+			Purpose:         func() string { return purpose(env.Lookup) },
+			Log:             env.Log,
+		}
+	},
+	Kinds: []string{Kind},
+	Undo: func(env resolve.Env) func(context.Context, cleanup.Action) error {
+		c := NewClient(env, env.String("ado-url"))
+		return func(ctx context.Context, act cleanup.Action) error {
+			org := act.Params["org"]
+			if org == "" {
+				return errors.New("the state names no organisation for PAT " + act.ID)
+			}
+			// The access token goes only where the flags, the environment or the default say:
+			// a state file that names another service is refused, never followed.
+			if at := act.Params["ado-url"]; at != "" && strings.TrimSuffix(at, "/") != strings.TrimSuffix(c.BaseURL, "/") {
+				return fmt.Errorf("the state says PAT %s was minted through %s, but --ado-url is %s: the access token is not sent to a service named by a state file; run cleanup with --ado-url %s if that is the service you meant",
+					act.ID, at, c.BaseURL, at)
+			}
+			return c.Revoke(ctx, org, act.ID)
+		}
+	},
+}
+
+// NewClient is a client of the token service at base, authenticated by the --ado-access-token
+// REF, else by what `az account get-access-token` prints when az is on PATH.
+func NewClient(env resolve.Env, base string) *Client {
+	if base == "" {
+		base = DefaultURL
+	}
+	return &Client{BaseURL: base, Auth: accessToken(env), Log: env.Log, UserAgent: env.UserAgent}
+}
+
+func accessToken(env resolve.Env) *AccessToken {
+	if raw := env.String("ado-access-token"); raw != "" {
+		return &AccessToken{Fixed: true, Fetch: func(ctx context.Context) (secret.Value, error) {
+			if s, _ := secret.Scheme(raw); s == Scheme {
+				return secret.Value{}, errors.New("--ado-access-token " + raw + ": a PAT cannot mint PATs; give a user's Microsoft Entra access token (env:NAME, file:PATH or vault://PATH#FIELD)")
+			}
+			return env.Credential(ctx, "ado-access-token", Scheme)
+		}}
+	}
+	pathEnv, _ := env.Lookup("PATH")
+	az := LookPath("az", pathEnv, runtime.GOOS, env.Lookup)
+	if az == "" {
+		return &AccessToken{Fetch: func(context.Context) (secret.Value, error) {
+			return secret.Value{}, ErrNoAccessToken
+		}}
+	}
+	cli := AzCLI{Path: az, Env: env.Environ()}
+	return &AccessToken{Fetch: func(ctx context.Context) (secret.Value, error) {
+		if env.Log != nil {
+			env.Log.Debug("asking the Azure CLI for an access token", "az", az, "resource", ResourceID)
+		}
+		return cli.Token(ctx)
+	}}
+}
+
+// purpose is what the default display name of a PAT names: the repository and the run in CI,
+// the user, host and time elsewhere, so that the mail Azure DevOps sends explains itself.
+func purpose(lookup func(string) (string, bool)) string {
+	env, err := cienv.Load(context.Background(), envconfig.LookuperFunc(lookup))
+	if err == nil {
+		if s := strings.TrimSpace(env.Repository() + " " + env.Run()); s != "" {
+			return s
+		}
+	}
+	name, _ := lookup("USER")
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	host, _ := os.Hostname()
+	if i := strings.IndexByte(host, '.'); i > 0 {
+		host = host[:i]
+	}
+	who := strings.Trim(name+"@"+host, "@")
+	return strings.TrimSpace(who + " " + time.Now().UTC().Format("2006-01-02 15:04Z"))
+}
+
+// LookPath finds an executable named name in the directories of pathEnv, as the shell of goos
+// would: on Windows with the extensions of PATHEXT (az is az.cmd there), elsewhere a file with
+// an execute bit.
+func LookPath(name, pathEnv, goos string, lookup func(string) (string, bool)) string {
+	exts := []string{""}
+	sep := string(os.PathListSeparator)
+	if goos == "windows" {
+		sep = ";"
+		pathext, _ := lookup("PATHEXT")
+		if pathext == "" {
+			pathext = ".COM;.EXE;.BAT;.CMD"
+		}
+		exts = nil
+		for _, e := range strings.Split(pathext, ";") {
+			if e != "" {
+				exts = append(exts, strings.ToLower(e))
+			}
+		}
+	}
+	for _, dir := range strings.Split(pathEnv, sep) {
+		if dir == "" {
+			dir = "."
+		}
+		for _, ext := range exts {
+			p := filepath.Join(dir, name+ext)
+			st, err := os.Stat(p)
+			if err != nil || !st.Mode().IsRegular() {
+				continue
+			}
+			if goos == "windows" || st.Mode().Perm()&0o111 != 0 {
+				return p
+			}
+		}
+	}
+	return ""
+}
