@@ -13,19 +13,19 @@ const launch = require('../tasks/patinject/launch');
 // Inputs and the flags they become (see launch.flagsFrom for how each kind is passed).
 const INPUTS = [
   ['token', 'token', 'scalar'],
+  ['secrets', 'secret', 'list'],
+  ['env-file', 'env-file', 'list'],
+  ['not-secret', 'not-secret', 'list'],
   ['username', 'username', 'scalar'],
   ['git', 'git', 'list'],
+  ['git-credential-helper', 'git-credential-helper', 'bool'],
   ['nuget', 'nuget', 'list'],
   ['npm', 'npm', 'list'],
   ['netrc', 'netrc', 'list'],
   ['token-env', 'token-env', 'list'],
   ['authorization-env', 'authorization-env', 'list'],
-  ['git-credential-helper', 'git-credential-helper', 'bool'],
-  ['secrets', 'secret', 'list'],
-  ['env-file', 'env-file', 'list'],
-  ['not-secret', 'not-secret', 'list'],
-  ['as-file', 'as-file', 'list'],
   ['state', 'state', 'scalar'],
+  ['as-file', 'as-file', 'list'],
 ];
 
 // Inputs that the post step's cleanup needs too: how to reach the services to revoke.

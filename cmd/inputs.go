@@ -7,20 +7,24 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/patinject/patinject/frontdoor"
+	"github.com/patinject/patinject/internal/wrappers"
 )
 
 // Input is one input of the CI wrappers (action.yml, the Azure Pipelines task), derived from a
 // flag of `inject`: the wrappers' tables are generated from, and tested against, this list.
+//go:generate go run ../internal/wrappers/gen -root ..
+
 type Input struct {
-	Flag       string `json:"flag"`
-	GitHub     string `json:"github"` // kebab-case input of the action
-	Azure      string `json:"azure"`  // camelCase input of the task
-	Env        string `json:"env"`    // the PATINJECT_ variable the wrappers set
-	Kind       string `json:"kind"`   // scalar, list (a multi-line input, one value a line) or bool
-	Default    string `json:"default,omitempty"`
-	Usage      string `json:"usage"`
-	GitHubOnly bool   `json:"github_only,omitempty"`
-	AzureOnly  bool   `json:"azure_only,omitempty"`
+	Flag      string `json:"flag"`
+	GitHub    string `json:"github"` // kebab-case input of the action
+	Azure     string `json:"azure"`  // camelCase input of the task
+	Env       string `json:"env"`    // the PATINJECT_ variable the wrappers set
+	Kind      string `json:"kind"`   // scalar, list (a multi-line input, one value a line) or bool
+	Default   string `json:"default,omitempty"`
+	Usage     string `json:"usage"`
+	Category  string `json:"category,omitempty"`
+	AzureOnly bool   `json:"azure_only,omitempty"`
+	Post      bool   `json:"post,omitempty"` // the post step's cleanup takes it too
 }
 
 // wrapperSets are the flags of inject that a wrapper sets itself, or that make no sense there.
@@ -28,8 +32,13 @@ var wrapperSets = map[string]bool{"platform": true, "dotenv": true, "help": true
 
 // Inputs lists the wrappers' inputs in the order of inject's flags.
 func Inputs() []Input {
+	a := &app{p: &frontdoor.Process{}}
+	post := map[string]bool{}
+	for _, f := range a.cleanupCommand().Flags {
+		post[f.Names()[0]] = true
+	}
 	var out []Input
-	for _, f := range (&app{p: &frontdoor.Process{}}).injectCommand().Flags {
+	for _, f := range a.injectCommand().Flags {
 		name := f.Names()[0]
 		if wrapperSets[name] {
 			continue
@@ -43,6 +52,11 @@ func Inputs() []Input {
 			in.Usage = df.GetUsage()
 			in.Default = df.GetValue()
 		}
+		if cf, ok := f.(cli.CategorizableFlag); ok {
+			in.Category = cf.GetCategory()
+		}
+		// The state file is the post step's own business (it finds it through the saved state).
+		in.Post = post[name] && name != "state" && name != "platform"
 		switch f.(type) {
 		case *cli.StringSliceFlag:
 			in.Kind = "list"
@@ -76,4 +90,14 @@ func (a *app) inputsCommand() *cli.Command {
 			return enc.Encode(Inputs())
 		},
 	}
+}
+
+// WrapperInputs is Inputs in the form the wrappers' generator takes.
+func WrapperInputs() []wrappers.Input {
+	var out []wrappers.Input
+	for _, in := range Inputs() {
+		out = append(out, wrappers.Input{Flag: in.Flag, GitHub: in.GitHub, Azure: in.Azure, Kind: in.Kind,
+			Default: in.Default, Usage: in.Usage, Category: in.Category, AzureOnly: in.AzureOnly, Post: in.Post})
+	}
+	return out
 }

@@ -15,7 +15,7 @@ func Registry() resolve.Registry {
 	return resolve.Registry{
 		envsrc.Provider,
 		filesrc.Provider,
-		vault.Provider,
 		adopat.Provider,
+		vault.Provider,
 	}
 }

@@ -25,19 +25,19 @@ const JOB_TOKEN = 'ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN';
 // PATINJECT_* lists split on). Items are references, URLs and names: never values.
 const INPUTS = [
   ['token', 'token', 'scalar'],
+  ['secrets', 'secret', 'list'],
+  ['envFile', 'env-file', 'list'],
+  ['notSecret', 'not-secret', 'list'],
   ['username', 'username', 'scalar'],
   ['git', 'git', 'list'],
+  ['gitCredentialHelper', 'git-credential-helper', 'bool'],
   ['nuget', 'nuget', 'list'],
   ['npm', 'npm', 'list'],
   ['netrc', 'netrc', 'list'],
   ['tokenEnv', 'token-env', 'list'],
   ['authorizationEnv', 'authorization-env', 'list'],
-  ['gitCredentialHelper', 'git-credential-helper', 'bool'],
-  ['secrets', 'secret', 'list'],
-  ['envFile', 'env-file', 'list'],
-  ['notSecret', 'not-secret', 'list'],
-  ['asFile', 'as-file', 'list'],
   ['state', 'state', 'scalar'],
+  ['asFile', 'as-file', 'list'],
 ];
 
 // Inputs that the post-job cleanup needs too: how to reach the services to revoke.
