@@ -17,8 +17,8 @@ import (
 // Input is one flag-derived input (cmd.Inputs gives the list).
 type Input struct {
 	Flag, GitHub, Azure, Kind, Default, Usage, Category string
-	AzureOnly                                          bool
-	Post                                               bool // the post step's cleanup takes it too
+	AzureOnly                                           bool
+	Post                                                bool // the post step's cleanup takes it too
 }
 
 // File is one wrapper file and how it is synced.
