@@ -28,7 +28,11 @@ func main() {
 				if !*check {
 					err = os.WriteFile(path, got, 0o644)
 				}
-				fmt.Fprintf(os.Stderr, "%s: out of step with the flags of inject\n", f.Path)
+				if *check {
+					fmt.Fprintf(os.Stderr, "%s: out of step with the flags of inject (run go generate ./cmd)\n", f.Path)
+				} else {
+					fmt.Fprintf(os.Stderr, "%s: updated\n", f.Path)
+				}
 			}
 		}
 		if err != nil {
