@@ -22,6 +22,7 @@ const INPUTS = [
   ['nuget', 'nuget', 'list'],
   ['npm', 'npm', 'list'],
   ['netrc', 'netrc', 'list'],
+  ['maven', 'maven', 'list'],
   ['token-env', 'token-env', 'list'],
   ['authorization-env', 'authorization-env', 'list'],
   ['state', 'state', 'scalar'],

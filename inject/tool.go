@@ -28,7 +28,7 @@ type Tool struct {
 
 // Tools are the registered tools, in the order their plans are built and their flags listed.
 func Tools() []*Tool {
-	return []*Tool{&Git, &GitCredentialHelper, &NuGet, &Npm, &Netrc, &TokenEnv, &AuthorizationEnv}
+	return []*Tool{&Git, &GitCredentialHelper, &NuGet, &Npm, &Netrc, &Maven, &TokenEnv, &AuthorizationEnv}
 }
 
 // ToolByFlag returns the tool whose flag is name, or nil.

@@ -34,6 +34,7 @@ const INPUTS = [
   ['nuget', 'nuget', 'list'],
   ['npm', 'npm', 'list'],
   ['netrc', 'netrc', 'list'],
+  ['maven', 'maven', 'list'],
   ['tokenEnv', 'token-env', 'list'],
   ['authorizationEnv', 'authorization-env', 'list'],
   ['state', 'state', 'scalar'],
