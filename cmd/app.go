@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -25,7 +24,8 @@ var (
 
 // app holds the process's surroundings, so that tests can drive commands in-process.
 type app struct {
-	p *frontdoor.Process
+	p        *frontdoor.Process
+	notFound bool // a command that does not exist was asked for
 }
 
 // Main runs patinject with args (args[0] is the program name) and returns the exit code.
@@ -40,6 +40,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "patinject: %s\n", frontdoor.OneLine(msg))
 		}
 	}
+	if a.notFound && err == nil {
+		return ExitFailure
+	}
 	return exitCode(err)
 }
 
@@ -51,7 +54,6 @@ func (a *app) cli() *cli.App {
 		Reader:               a.p.Stdin,
 		Writer:               a.p.Stdout,
 		ErrWriter:            a.p.Stderr,
-		Suggest:              true,
 		EnableBashCompletion: true,
 		ExitErrHandler:       func(*cli.Context, error) {}, // never os.Exit inside app.Run: it would skip cleanup
 		OnUsageError:         usageError,
@@ -67,19 +69,6 @@ func (a *app) cli() *cli.App {
 			a.inputsCommand(),
 		},
 	}
-}
-
-func usageError(_ *cli.Context, err error, _ bool) error {
-	return fmt.Errorf("%v (see patinject --help)", err)
-}
-
-// commandNotFound says so, with the nearest command when there is one.
-func (a *app) commandNotFound(c *cli.Context, name string) {
-	msg := fmt.Sprintf("patinject: %q is not a command", name)
-	if s := cli.SuggestCommand(c.App.Commands, name); s != "" {
-		msg += "; did you mean " + strings.TrimSpace(s) + "?"
-	}
-	fmt.Fprintln(a.p.Stderr, msg+" (see patinject help)")
 }
 
 func (a *app) versionCommand() *cli.Command {
