@@ -16,6 +16,7 @@ const INPUTS = [
   ['secrets', 'secret', 'list'],
   ['env-file', 'env-file', 'list'],
   ['not-secret', 'not-secret', 'list'],
+  ['keep-credential-env', 'keep-credential-env', 'bool'],
   ['username', 'username', 'scalar'],
   ['git', 'git', 'list'],
   ['git-credential-helper', 'git-credential-helper', 'bool'],

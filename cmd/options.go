@@ -20,7 +20,9 @@ func optionsFrom(c *cli.Context) *frontdoor.Options {
 		Tools:     map[string][]string{},
 		Source:    map[string]string{},
 		Strict:    c.Bool("strict-cleanup"),
-		Debug:     c.Bool("debug"),
+
+		KeepCredentialEnv: c.Bool("keep-credential-env"),
+		Debug:             c.Bool("debug"),
 	}
 	for _, t := range inject.Tools() {
 		switch {

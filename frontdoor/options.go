@@ -30,6 +30,10 @@ type Options struct {
 	// Source holds the source flags (resolve.Flag), by name; a bool flag is "true" or "".
 	Source map[string]string
 
+	// KeepCredentialEnv passes the variables that source credentials were read from
+	// (VAULT_TOKEN, an env: REF given to --ado-access-token or --vault-*) on to CMD.
+	KeepCredentialEnv bool
+
 	Strict bool
 	Debug  bool
 }

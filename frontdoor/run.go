@@ -149,9 +149,21 @@ func (s *session) childEnv(r resolved, plan inject.Plan) []string {
 		}
 		vals[k] = v
 	}
+	// The variables source credentials were read from stay with patinject, unless kept.
+	drop := map[string]bool{}
+	if !s.o.KeepCredentialEnv {
+		for _, c := range s.resolver.Credentials() {
+			if c.Var != "" {
+				drop[c.Var] = true
+				s.log.Debug("keeping a source credential from the command", "variable", c.Var, "from", c.What)
+			}
+		}
+	}
 	for _, kv := range s.p.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
-		set(k, v)
+		if !drop[k] {
+			set(k, v)
+		}
 	}
 	for _, sec := range r.secrets {
 		set(sec.Name, sec.Value.Reveal())

@@ -94,7 +94,11 @@ func (s *session) patterns(r resolved, plan inject.Plan) [][]byte {
 		}
 	}
 	for _, c := range s.resolver.Credentials() {
-		add(c.Value)
+		// A credential too short to redact without shredding the output (a role name) is not
+		// one anybody could use alone.
+		if c.Value.Len() >= inject.MinSecretLen {
+			add(c.Value)
+		}
 	}
 	for _, m := range plan.Masks {
 		pats = append(pats, inject.Forms(m.Reveal())...)

@@ -59,7 +59,11 @@ type Env struct {
 	// references of this process (one Vault login serves both); except names schemes that
 	// cannot serve this credential (Vault cannot log in with a secret it holds).
 	Credential func(ctx context.Context, flag string, except ...string) (secret.Value, error)
-	UserAgent  string
+	// UsedCredential tells the resolver of a credential a source read or obtained by itself (a
+	// Vault token from VAULT_TOKEN, the token a login returned, a CI ID token): it is redacted
+	// like a secret, and the variable it was read from (envVar, "" for none) is kept from CMD.
+	UsedCredential func(what string, v secret.Value, envVar string)
+	UserAgent      string
 }
 
 // Registry is the list of providers, and the resolver it makes.
@@ -98,6 +102,7 @@ func (g Registry) Resolver(env Env) *Resolver {
 	env.Credential = func(ctx context.Context, flag string, except ...string) (secret.Value, error) {
 		return r.Credential(ctx, flag, env.String(flag), except...)
 	}
+	env.UsedCredential = r.used
 	for _, p := range g {
 		r.Sources[p.Scheme] = p.New(env)
 	}
@@ -111,6 +116,7 @@ func (g Registry) Undoers(env Env) map[string]func(context.Context, cleanup.Acti
 	env.Credential = func(ctx context.Context, flag string, except ...string) (secret.Value, error) {
 		return r.Credential(ctx, flag, env.String(flag), except...)
 	}
+	env.UsedCredential = r.used
 	for _, p := range g {
 		if p.Undo == nil {
 			continue
@@ -126,9 +132,9 @@ func (g Registry) Undoers(env Env) map[string]func(context.Context, cleanup.Acti
 // SourceCredential is a credential that a source used (an Entra token, a Vault login secret):
 // the value to redact, and the variable it was read from, if any, to keep from the command.
 type SourceCredential struct {
-	Flag  string
+	What  string // the flag or variable it came from, for logs: "--ado-access-token", "VAULT_TOKEN"
 	Value secret.Value
-	Var   string // NAME of an env:NAME reference; ""
+	Var   string // the environment variable it was read from; "" for none
 }
 
 // Credential resolves raw, the REF given to flag, through the resolver's own sources, except
@@ -169,14 +175,19 @@ func (r *Resolver) Credential(ctx context.Context, flag, raw string, except ...s
 	if err != nil {
 		return secret.Value{}, fmt.Errorf("--%s %s: %w", flag, ref.Raw, err)
 	}
-	c := SourceCredential{Flag: flag, Value: res.Value}
+	envVar := ""
 	if ref.Scheme == "env" {
-		c.Var = ref.Opaque
+		envVar = ref.Opaque
 	}
-	r.credMu.Lock()
-	r.creds = append(r.creds, c)
-	r.credMu.Unlock()
+	r.used("--"+flag, res.Value, envVar)
 	return res.Value, nil
+}
+
+// used records a source credential.
+func (r *Resolver) used(what string, v secret.Value, envVar string) {
+	r.credMu.Lock()
+	defer r.credMu.Unlock()
+	r.creds = append(r.creds, SourceCredential{What: what, Value: v, Var: envVar})
 }
 
 // Credentials are the source credentials resolved so far.

@@ -39,6 +39,16 @@ type Login struct {
 	// account token at TokenFile.
 	JWT       Credential
 	TokenFile string // default ServiceAccountTokenFile
+	// Used, when set, is told of every credential the login reads or obtains (the token from
+	// VAULT_TOKEN, a JWT, the token a login returns), so that it is redacted and its variable kept
+	// from the command.
+	Used func(what string, v secret.Value, envVar string)
+}
+
+func (l Login) used(what string, v secret.Value, envVar string) {
+	if l.Used != nil && !v.IsZero() {
+		l.Used(what, v, envVar)
+	}
 }
 
 func (l Login) method() string {
@@ -87,10 +97,11 @@ func (s *session) login(ctx context.Context, l Login, env func(string) (string, 
 		env = os.LookupEnv
 	}
 	if l.method() == MethodToken {
-		tok, err := tokenFromEnv(env)
+		tok, envVar, err := tokenFromEnv(env)
 		if err != nil {
 			return err
 		}
+		l.used("the Vault token", tok, envVar)
 		s.client.SetToken(tok.Reveal())
 		return nil
 	}
@@ -104,6 +115,7 @@ func (s *session) login(ctx context.Context, l Login, env func(string) (string, 
 		if v.IsZero() {
 			return "", fmt.Errorf("vault: %s login: %s is empty", l.method(), what)
 		}
+		l.used("the Vault "+what, v, "")
 		return v.Reveal(), nil
 	}
 	switch l.method() {
@@ -160,6 +172,7 @@ func (s *session) login(ctx context.Context, l Login, env func(string) (string, 
 	if sec == nil || sec.Auth == nil || sec.Auth.ClientToken == "" {
 		return fmt.Errorf("vault: log in with %s: %w: the answer holds no token", where, ErrLogin)
 	}
+	l.used("the Vault login token", secret.NewValue(sec.Auth.ClientToken), "")
 	s.client.SetToken(sec.Auth.ClientToken)
 	s.loggedIn = true
 	s.accessor = sec.Auth.Accessor
@@ -213,9 +226,9 @@ func serverTextOf(err error) string {
 }
 
 // tokenFromEnv is the token the vault CLI would use: VAULT_TOKEN, else ~/.vault-token.
-func tokenFromEnv(env func(string) (string, bool)) (secret.Value, error) {
+func tokenFromEnv(env func(string) (string, bool)) (tok secret.Value, envVar string, err error) {
 	if t, ok := env("VAULT_TOKEN"); ok && strings.TrimSpace(t) != "" {
-		return secret.NewValue(strings.TrimSpace(t)), nil
+		return secret.NewValue(strings.TrimSpace(t)), "VAULT_TOKEN", nil
 	}
 	home, _ := env("HOME")
 	if home == "" {
@@ -225,12 +238,12 @@ func tokenFromEnv(env func(string) (string, bool)) (secret.Value, error) {
 		b, err := os.ReadFile(filepath.Join(home, ".vault-token"))
 		switch {
 		case err == nil && strings.TrimSpace(string(b)) != "":
-			return secret.NewValue(strings.TrimSpace(string(b))), nil
+			return secret.NewValue(strings.TrimSpace(string(b))), "", nil
 		case err != nil && !errors.Is(err, os.ErrNotExist):
-			return secret.Value{}, fmt.Errorf("vault: reading ~/.vault-token: %w", err)
+			return secret.Value{}, "", fmt.Errorf("vault: reading ~/.vault-token: %w", err)
 		}
 	}
-	return secret.Value{}, fmt.Errorf("vault: no token: set VAULT_TOKEN, run `vault login` (it writes ~/.vault-token), or log in with --vault-auth approle, jwt or kubernetes")
+	return secret.Value{}, "", fmt.Errorf("vault: no token: set VAULT_TOKEN, run `vault login` (it writes ~/.vault-token), or log in with --vault-auth approle, jwt or kubernetes")
 }
 
 func serviceAccountToken(file string) Credential {
