@@ -349,6 +349,15 @@ func adopatCmd(ts *testscript.TestScript, neg bool, args []string) {
 		if (got == want) == neg {
 			ts.Fatalf("adopat %s: got %d, want %d", args[1], got, want)
 		}
+	case "scopes":
+		// adopat scopes 'S1 S2': the scope of the PAT minted last, as the service saw it.
+		pats := srv.PATs()
+		if len(pats) == 0 {
+			ts.Fatalf("adopat scopes: nothing was minted")
+		}
+		if got := pats[len(pats)-1].Scope; (got == args[1]) == neg {
+			ts.Fatalf("adopat scopes: the last PAT has scope %q, want %q", got, args[1])
+		}
 	default:
 		ts.Fatalf("adopat: unknown subcommand %s", args[0])
 	}

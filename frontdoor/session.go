@@ -2,6 +2,7 @@ package frontdoor
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -55,6 +56,11 @@ func (s *session) resolve(ctx context.Context) (resolved, error) {
 	reqs, tokenReq, err := s.o.requests(s.resolver.Known)
 	if err != nil {
 		return resolved{}, err
+	}
+	if tokenReq != nil {
+		if err := s.fitToTools(tokenReq); err != nil {
+			return resolved{}, err
+		}
 	}
 	all := reqs
 	if tokenReq != nil {
@@ -138,4 +144,27 @@ func (p *Process) SourceEnv(o *Options) resolve.Env {
 		return r.Credential(ctx, flag, env.String(flag), except...)
 	}
 	return env
+}
+
+// fitToTools lets the token's source fit its reference to the tools it is handed to.
+func (s *session) fitToTools(q *resolve.Request) error {
+	p := s.p.sources().Provider(q.Ref.Scheme)
+	if p == nil || p.ForTools == nil {
+		return nil
+	}
+	var needs []resolve.ToolNeed
+	for _, t := range inject.Tools() {
+		if !t.Switch && len(s.o.Tools[t.Flag]) > 0 {
+			needs = append(needs, resolve.ToolNeed{Flag: t.Flag, Scopes: t.Scopes})
+		}
+	}
+	ref, note, err := p.ForTools(q.Ref, needs)
+	if err != nil {
+		return &resolve.Error{Name: "--token", Ref: q.Ref, Err: err}
+	}
+	if note != "" {
+		fmt.Fprintf(s.p.Stderr, "patinject: %s\n", OneLine(note))
+	}
+	q.Ref = ref
+	return nil
 }

@@ -25,9 +25,29 @@ type Provider struct {
 	// New builds the source for one process. It must do no I/O: a process that resolves no
 	// reference of this scheme pays nothing for it.
 	New func(Env) Source
+	// ForTools, when set, fits the reference given to --token to the tools it is handed to (an
+	// ado-pat:// reference without scope= gets the least scopes they need). It returns the
+	// reference to resolve and a note for the log ("" when nothing changed).
+	ForTools func(ref secret.Ref, tools []ToolNeed) (secret.Ref, string, error)
 	// Kinds are the cleanup.Action kinds that Undo takes back, for `cleanup`.
 	Kinds []string
 	Undo  func(Env) func(context.Context, cleanup.Action) error
+}
+
+// ToolNeed is what one tool given on the command line needs of the credential it is handed.
+type ToolNeed struct {
+	Flag   string   // "git"
+	Scopes []string // Azure DevOps PAT scopes; none when the tool cannot say (a token variable)
+}
+
+// Provider returns the provider of scheme, or nil.
+func (g Registry) Provider(scheme string) *Provider {
+	for i := range g {
+		if g[i].Scheme == scheme {
+			return &g[i]
+		}
+	}
+	return nil
 }
 
 // Flag is a flag that a source reads, declared as data so that the command line, the

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,7 +39,8 @@ var Provider = resolve.Provider{
 			Log:             env.Log,
 		}
 	},
-	Kinds: []string{Kind},
+	ForTools: forTools,
+	Kinds:    []string{Kind},
 	Undo: func(env resolve.Env) func(context.Context, cleanup.Action) error {
 		c := NewClient(env, env.String("ado-url"))
 		return func(ctx context.Context, act cleanup.Action) error {
@@ -148,4 +151,37 @@ func LookPath(name, pathEnv, goos string, lookup func(string) (string, bool)) st
 		}
 	}
 	return ""
+}
+
+// forTools gives an ado-pat:// reference without scope= the least scopes the tools it is handed
+// to need: read scopes only (write scopes are the user's to name). When a tool cannot say what
+// it needs (a token variable, a netrc entry), nothing is inferred and the user must name them.
+func forTools(ref secret.Ref, tools []resolve.ToolNeed) (secret.Ref, string, error) {
+	if ref.Query.Has("scope") || len(tools) == 0 {
+		return ref, "", nil
+	}
+	var scopes, from, unknown []string
+	for _, t := range tools {
+		if len(t.Scopes) == 0 {
+			unknown = append(unknown, "--"+t.Flag)
+			continue
+		}
+		from = append(from, "--"+t.Flag)
+		for _, sc := range t.Scopes {
+			if !slices.Contains(scopes, sc) {
+				scopes = append(scopes, sc)
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		return ref, "", fmt.Errorf("no scope= given, and the scopes cannot be inferred from %s (what the job does with the token is its own): name them, as in scope=vso.code or scope=vso.packaging", strings.Join(unknown, ", "))
+	}
+	q := url.Values{}
+	for k, v := range ref.Query {
+		q[k] = v
+	}
+	q.Set("scope", strings.Join(scopes, " "))
+	out := ref
+	out.Query = q
+	return out, fmt.Sprintf("%s has no scope=: minting with %s, the least that %s need (name write scopes yourself)", ref.Raw, strings.Join(scopes, " "), strings.Join(from, " and ")), nil
 }
