@@ -659,10 +659,11 @@ func TestActionJavaScript(t *testing.T) {
 	if r == nil {
 		t.Fatal("patinject was not run")
 	}
+	// In the order of the input table, which follows the flags of inject.
 	wantArgv := []string{"inject", "--platform", "github",
+		"--secret", "A=env:X", "--secret", "B=vault://pki/issue/ci?alt_names=a,b#certificate",
 		"--git", "https://dev.azure.com/contoso/", "--git", "https://dev.azure.com/fabrikam/",
-		"--token-env", "AZURE_DEVOPS_EXT_PAT",
-		"--secret", "A=env:X", "--secret", "B=vault://pki/issue/ci?alt_names=a,b#certificate"}
+		"--token-env", "AZURE_DEVOPS_EXT_PAT"}
 	if strings.Join(r.argv, " ") != strings.Join(wantArgv, " ") {
 		t.Errorf("argv:\ngot  %q\nwant %q", r.argv, wantArgv)
 	}
@@ -793,7 +794,7 @@ func TestTaskJavaScriptScrubsAgentSecrets(t *testing.T) {
 			if got := r.env["SYSTEM_ACCESSTOKEN"] == "job-access-token"; got != tt.wantToken {
 				t.Errorf("SYSTEM_ACCESSTOKEN passed: %v, want %v", got, tt.wantToken)
 			}
-			wantArgv := "inject --platform azure --git https://dev.azure.com/contoso/ --token-env AZURE_DEVOPS_EXT_PAT --secret ADO_PAT=env:SYSTEM_ACCESSTOKEN --secret V=vault://secret/ci#x"
+			wantArgv := "inject --platform azure --secret ADO_PAT=env:SYSTEM_ACCESSTOKEN --secret V=vault://secret/ci#x --git https://dev.azure.com/contoso/ --token-env AZURE_DEVOPS_EXT_PAT"
 			if got := strings.Join(r.argv, " "); got != wantArgv {
 				t.Errorf("argv:\ngot  %s\nwant %s", got, wantArgv)
 			}
