@@ -62,6 +62,7 @@ func (a *app) cli() *cli.App {
 			a.runCommand(),
 			a.injectCommand(),
 			a.cleanupCommand(),
+			a.planCommand(),
 			a.patsCommand(),
 			a.versionCommand(),
 			a.completionCommand(),

@@ -79,6 +79,29 @@ func (a *app) cleanupCommand() *cli.Command {
 	}
 }
 
+func (a *app) planCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "plan",
+		Usage: "show what run or inject with the same flags would resolve, mint, inject, mask, write and undo, without contacting any service",
+		Description: "Never prints a value. --check also checks what can be checked without minting or reading a " +
+			"secret: the Vault login and the token's capabilities on each path, the Entra access token and the " +
+			"organisation (by listing PATs).\n\n" + refHelp + `
+
+Examples:
+   patinject plan --token 'ado-pat://contoso?ttl=30m' --git https://dev.azure.com/contoso/ --nuget https://pkgs.dev.azure.com/contoso/_packaging/feed/nuget/v3/index.json
+   patinject plan --check --json --secret NPM_TOKEN=vault://secret/ci/npm#token`,
+		Flags: append(resolveFlags(), flagsOf(
+			spec{name: "for", def: "run", usage: "the front door to plan for: run or inject"},
+			spec{name: "check", kind: kindBool, usage: "also check logins and paths, without minting or reading a secret"},
+			spec{name: "json", kind: kindBool, usage: "print the plan as JSON"},
+		)...),
+		OnUsageError: usageError,
+		Action: func(c *cli.Context) error {
+			return a.p.Plan(c.Context, optionsFrom(c), frontdoor.PlanOptions{For: c.String("for"), Check: c.Bool("check"), JSON: c.Bool("json")})
+		},
+	}
+}
+
 // warnToolless warns when --token is given with no tool to hand it to: it would go nowhere.
 func (a *app) warnToolless(o *frontdoor.Options) {
 	if o.Token != "" && !o.HasTools() {

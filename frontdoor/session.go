@@ -58,8 +58,12 @@ func (s *session) resolve(ctx context.Context) (resolved, error) {
 		return resolved{}, err
 	}
 	if tokenReq != nil {
-		if err := s.fitToTools(tokenReq); err != nil {
+		note, err := s.fitToTools(tokenReq)
+		if err != nil {
 			return resolved{}, err
+		}
+		if note != "" {
+			fmt.Fprintf(s.p.Stderr, "patinject: %s\n", OneLine(note))
 		}
 	}
 	all := reqs
@@ -146,11 +150,12 @@ func (p *Process) SourceEnv(o *Options) resolve.Env {
 	return env
 }
 
-// fitToTools lets the token's source fit its reference to the tools it is handed to.
-func (s *session) fitToTools(q *resolve.Request) error {
+// fitToTools lets the token's source fit its reference to the tools it is handed to, and says
+// what it changed.
+func (s *session) fitToTools(q *resolve.Request) (string, error) {
 	p := s.p.sources().Provider(q.Ref.Scheme)
 	if p == nil || p.ForTools == nil {
-		return nil
+		return "", nil
 	}
 	var needs []resolve.ToolNeed
 	for _, t := range inject.Tools() {
@@ -160,11 +165,8 @@ func (s *session) fitToTools(q *resolve.Request) error {
 	}
 	ref, note, err := p.ForTools(q.Ref, needs)
 	if err != nil {
-		return &resolve.Error{Name: "--token", Ref: q.Ref, Err: err}
-	}
-	if note != "" {
-		fmt.Fprintf(s.p.Stderr, "patinject: %s\n", OneLine(note))
+		return "", &resolve.Error{Name: "--token", Ref: q.Ref, Err: err}
 	}
 	q.Ref = ref
-	return nil
+	return note, nil
 }

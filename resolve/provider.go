@@ -29,9 +29,26 @@ type Provider struct {
 	// ado-pat:// reference without scope= gets the least scopes they need). It returns the
 	// reference to resolve and a note for the log ("" when nothing changed).
 	ForTools func(ref secret.Ref, tools []ToolNeed) (secret.Ref, string, error)
+	// Describe says, without any I/O, what resolving ref would do (`patinject plan`).
+	Describe func(env Env, ref secret.Ref) (Description, error)
+	// Probe checks, without minting or reading a secret, what can be checked of ref: that the
+	// login works and the path is readable (`patinject plan --check`). Nil: nothing to check.
+	Probe func(ctx context.Context, env Env, ref secret.Ref) error
 	// Kinds are the cleanup.Action kinds that Undo takes back, for `cleanup`.
 	Kinds []string
 	Undo  func(Env) func(context.Context, cleanup.Action) error
+}
+
+// Description is what resolving one reference would do, for `patinject plan`.
+type Description struct {
+	Action string // "mint", "read", "write"
+	What   string // "an Azure DevOps PAT in contoso, scopes vso.code, for 1h0m0s, named ..."
+	Undo   string // what the end of the run undoes of it; "" for nothing
+	// Last is what the end of the run undoes once for all the references of its source, after
+	// their own undo (a login token); "" for nothing.
+	Last string
+	// Details are further facts as name and value ("org": "contoso"), for the JSON form.
+	Details map[string]string
 }
 
 // ToolNeed is what one tool given on the command line needs of the credential it is handed.

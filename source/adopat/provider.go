@@ -40,6 +40,18 @@ var Provider = resolve.Provider{
 		}
 	},
 	ForTools: forTools,
+	Describe: describe,
+	Probe: func(ctx context.Context, env resolve.Env, ref secret.Ref) error {
+		spec, err := ParseSpec(ref, env.Bool("ado-allow-full-access"))
+		if err != nil {
+			return err
+		}
+		// Listing the user's PATs proves the access token and the organisation without minting.
+		if _, err := NewClient(env, env.String("ado-url")).List(ctx, spec.Org, ListOptions{Top: 1}); err != nil {
+			return fmt.Errorf("list PATs in %s (to check the access token without minting): %w", spec.Org, err)
+		}
+		return nil
+	},
 	Kinds:    []string{Kind},
 	Undo: func(env resolve.Env) func(context.Context, cleanup.Action) error {
 		c := NewClient(env, env.String("ado-url"))
@@ -183,5 +195,41 @@ func forTools(ref secret.Ref, tools []resolve.ToolNeed) (secret.Ref, string, err
 	q.Set("scope", strings.Join(scopes, " "))
 	out := ref
 	out.Query = q
-	return out, fmt.Sprintf("%s has no scope=: minting with %s, the least that %s need (name write scopes yourself)", ref.Raw, strings.Join(scopes, " "), strings.Join(from, " and ")), nil
+	return out, fmt.Sprintf("%s has no scope=: minting with %s, the least that %s need (name write scopes yourself)", ref.Raw, strings.Join(scopes, " "), andList(from)), nil
+}
+
+func describe(env resolve.Env, ref secret.Ref) (resolve.Description, error) {
+	spec, err := ParseSpec(ref, env.Bool("ado-allow-full-access"))
+	if err != nil {
+		return resolve.Description{}, err
+	}
+	name := spec.Name
+	if name == "" {
+		name = DefaultName(purpose(env.Lookup))
+	}
+	name += " <random tag>"
+	base := env.String("ado-url")
+	if base == "" {
+		base = DefaultURL
+	}
+	auth := "az account get-access-token"
+	if a := env.String("ado-access-token"); a != "" {
+		auth = "--ado-access-token " + a
+	}
+	scopes := strings.Join(spec.Scopes, " ")
+	return resolve.Description{
+		Action: "mint",
+		What:   fmt.Sprintf("an Azure DevOps PAT in %s, scope %s, valid for %s, named %q, through %s with %s", spec.Org, scopes, spec.TTL, name, base, auth),
+		Undo:   fmt.Sprintf("revoke the PAT minted in %s", spec.Org),
+		Details: map[string]string{"org": spec.Org, "scope": scopes, "ttl": spec.TTL.String(), "name": name,
+			"ado-url": base, "access-token": auth},
+	}, nil
+}
+
+// andList joins "a", "b" and "c" as people write them.
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }

@@ -31,4 +31,11 @@ func (s *Source) Resolve(_ context.Context, ref secret.Ref) (resolve.Resolved, e
 var Provider = resolve.Provider{
 	Scheme: "env",
 	New:    func(env resolve.Env) resolve.Source { return &Source{Lookup: env.Lookup} },
+	Describe: func(env resolve.Env, ref secret.Ref) (resolve.Description, error) {
+		d := resolve.Description{Action: "read", What: "the environment variable " + ref.Opaque}
+		if _, ok := env.Lookup(ref.Opaque); !ok {
+			d.What += " (not set now)"
+		}
+		return d, nil
+	},
 }

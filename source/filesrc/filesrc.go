@@ -45,4 +45,7 @@ func (Source) Resolve(_ context.Context, ref secret.Ref) (resolve.Resolved, erro
 var Provider = resolve.Provider{
 	Scheme: "file",
 	New:    func(resolve.Env) resolve.Source { return Source{} },
+	Describe: func(_ resolve.Env, ref secret.Ref) (resolve.Description, error) {
+		return resolve.Description{Action: "read", What: "the file " + ref.Opaque}, nil
+	},
 }

@@ -30,7 +30,9 @@ var Provider = resolve.Provider{
 	New: func(env resolve.Env) resolve.Source {
 		return &Source{Login: login(env), Registry: env.Registry, Log: env.Log, Env: env.Lookup}
 	},
-	Kinds: []string{KindLease, KindToken},
+	Describe: describe,
+	Probe:    probe,
+	Kinds:    []string{KindLease, KindToken},
 	Undo: func(env resolve.Env) func(context.Context, cleanup.Action) error {
 		u := &Undoer{Login: login(env), Env: env.Lookup, Log: env.Log}
 		return u.Undo
