@@ -52,7 +52,7 @@ var Provider = resolve.Provider{
 		}
 		return nil
 	},
-	Kinds:    []string{Kind},
+	Kinds: []string{Kind},
 	Undo: func(env resolve.Env) func(context.Context, cleanup.Action) error {
 		c := NewClient(env, env.String("ado-url"))
 		return func(ctx context.Context, act cleanup.Action) error {
