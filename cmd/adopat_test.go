@@ -308,6 +308,8 @@ func adopatCmd(ts *testscript.TestScript, neg bool, args []string) {
 				f.TokenError = v
 			case "times":
 				f.Times, _ = strconv.Atoi(v)
+			case "ignore":
+				f.Ignore = v == "true"
 			default:
 				ts.Fatalf("adopat fault: unknown %s", k)
 			}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
@@ -46,7 +49,8 @@ func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) er
 		}
 		return nil
 	}
-	failed := p.undoAll(ctx, o, pl, st.Actions)
+	failed, revoked := p.undoAll(ctx, o, pl, st.Actions)
+	p.cleanupSummary(pl, env, revoked, failed)
 	if len(failed) > 0 {
 		// What could not be undone stays recorded, so that running cleanup again retries it.
 		if err := WriteState(path, &State{Platform: st.Platform, Actions: failed}); err != nil {
@@ -80,14 +84,22 @@ func (p *Process) statePath(flag string, pl cienv.Platform, env cienv.Context) (
 	return defaultStatePath(pl, env, p.Lookup)
 }
 
-// undoAll undoes the actions, last first, and returns those that failed.
-func (p *Process) undoAll(ctx context.Context, o *Options, pl cienv.Platform, actions []cleanup.Action) []cleanup.Action {
+// undoAll undoes the actions, last first, and returns those that failed and the lines that
+// said what was revoked.
+func (p *Process) undoAll(ctx context.Context, o *Options, pl cienv.Platform, actions []cleanup.Action) (failed []cleanup.Action, revoked []string) {
 	log := p.Logger(o.Debug)
-	undoers := p.sources().Undoers(p.sourceEnv(o, nil, log))
+	env := p.sourceEnv(o, nil, log)
+	say := env.Progress
+	env.Progress = func(msg string) {
+		if strings.HasPrefix(msg, "revoked ") {
+			revoked = append(revoked, msg)
+		}
+		say(msg)
+	}
+	undoers := p.sources().Undoers(env)
 	undoers["dir"] = removeAction
 	undoers["file"] = removeAction
 	reg := &cleanup.Registry{}
-	var failed []cleanup.Action
 	for _, act := range actions {
 		undo, ok := undoers[act.Kind]
 		if !ok {
@@ -109,7 +121,49 @@ func (p *Process) undoAll(ctx context.Context, o *Options, pl cienv.Platform, ac
 			failed = append(failed, f.Action)
 		}
 	}
-	return failed
+	return failed, revoked
+}
+
+// cleanupSummary adds what was revoked, and what was not, to the step summary of GitHub Actions
+// or Azure Pipelines: ids and names, never a value.
+func (p *Process) cleanupSummary(pl cienv.Platform, env cienv.Context, revoked []string, failed []cleanup.Action) {
+	if len(revoked)+len(failed) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("\n### patinject cleanup\n\n| | what |\n|---|---|\n")
+	cell := strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ")
+	for _, r := range revoked {
+		fmt.Fprintf(&b, "| revoked | %s |\n", cell.Replace(OneLine(strings.TrimPrefix(r, "revoked "))))
+	}
+	for _, f := range failed {
+		fmt.Fprintf(&b, "| **not undone** | %s%s |\n", cell.Replace(OneLine(f.String())), cell.Replace(OneLine(manualHint(f))))
+	}
+	var err error
+	switch {
+	case pl == cienv.GitHub && env.GitHubSummary != "":
+		err = appendFile(env.GitHubSummary, b.String())
+	case pl == cienv.Azure && env.AgentTemp != "":
+		path := filepath.Join(env.AgentTemp, fmt.Sprintf("patinject-cleanup-%d.md", os.Getpid()))
+		if err = os.WriteFile(path, []byte(b.String()), 0o600); err == nil {
+			fmt.Fprintln(p.Stdout, inject.AzureCommand("task.uploadsummary", nil, path))
+		}
+	}
+	if err != nil {
+		p.Warnf("writing the step summary: %v", err)
+	}
+}
+
+func appendFile(path, s string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(s)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func removeAction(_ context.Context, act cleanup.Action) error {

@@ -52,9 +52,11 @@ func (p *Process) sources() resolve.Registry {
 
 // Logger logs to stderr: debug lines with debug, warnings always. Log lines name keys and
 // sources, never values, and every string in them is made one harmless line.
+// The CI platforms' own debug switches (GitHub's "Enable debug logging", RUNNER_DEBUG=1; Azure
+// Pipelines' System.Debug, SYSTEM_DEBUG=true) turn it on too.
 func (p *Process) Logger(debug bool) *slog.Logger {
 	level := slog.LevelWarn
-	if debug {
+	if debug || p.ciDebug() {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(p.Stderr, &slog.HandlerOptions{
@@ -70,6 +72,15 @@ func (p *Process) Logger(debug bool) *slog.Logger {
 			return at
 		},
 	}))
+}
+
+func (p *Process) ciDebug() bool {
+	if p.Lookup == nil {
+		return false
+	}
+	gh, _ := p.Lookup("RUNNER_DEBUG")
+	az, _ := p.Lookup("SYSTEM_DEBUG")
+	return gh == "1" || strings.EqualFold(az, "true")
 }
 
 // Warnf prints a warning line for people.

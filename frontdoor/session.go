@@ -40,6 +40,7 @@ func (p *Process) sourceEnv(o *Options, reg *cleanup.Registry, log *slog.Logger)
 		Registry:  reg,
 		Log:       log,
 		UserAgent: "patinject/" + p.Version,
+		Progress:  func(msg string) { fmt.Fprintf(p.Stderr, "patinject: %s\n", OneLine(msg)) },
 	}
 }
 

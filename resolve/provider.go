@@ -100,7 +100,10 @@ type Env struct {
 	// Vault token from VAULT_TOKEN, the token a login returned, a CI ID token): it is redacted
 	// like a secret, and the variable it was read from (envVar, "" for none) is kept from CMD.
 	UsedCredential func(what string, v secret.Value, envVar string)
-	UserAgent      string
+	// Progress tells the user of a slow step at the default log level (a mint, a login, a
+	// revocation and its verification, a retry and its reason). Never a value.
+	Progress  func(msg string)
+	UserAgent string
 }
 
 // Registry is the list of providers, and the resolver it makes.

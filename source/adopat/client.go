@@ -68,6 +68,9 @@ type Client struct {
 	HTTP    *http.Client // http.DefaultClient when nil
 	Auth    *AccessToken // the user's Entra access token, sent as Bearer
 	Log     *slog.Logger // debug lines: operation, status, attempt; never a token
+	// Progress, when set, is told of slow steps at the default log level: a retry and its
+	// reason, a revocation and whether it was verified.
+	Progress func(msg string)
 
 	UserAgent      string
 	RequestTimeout time.Duration // one attempt; default 20s
@@ -416,6 +419,7 @@ func (c *Client) call(ctx context.Context, op, method, u string, body []byte) (r
 			return nil, ambiguous, fmt.Errorf("%s PAT: %w (gave up after %d attempts in %s)", op, last, attempt, c.retryFor())
 		}
 		c.debug("PAT API: retrying", "op", op, "attempt", attempt, "wait", wait.Round(time.Millisecond), "why", last)
+		c.progress(fmt.Sprintf("Azure DevOps PAT API: %s answered %v; trying again in %s (attempt %d)", op, last, wait.Round(time.Millisecond), attempt+1))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -517,6 +521,42 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
+}
+
+func (c *Client) progress(msg string) {
+	if c.Progress != nil {
+		c.Progress(msg)
+	}
+}
+
+// RevokeVerified revokes the PAT, then checks that it took: the service no longer lists it
+// among the user's active PATs. A revocation answered with success but not seen in the list is
+// an *UnverifiedError, for a person to finish by hand.
+func (c *Client) RevokeVerified(ctx context.Context, org, id, label string) error {
+	start := time.Now()
+	if err := c.Revoke(ctx, org, id); err != nil {
+		return err
+	}
+	active, err := c.ListAll(ctx, org, "active")
+	if err != nil {
+		return &UnverifiedError{Org: org, ID: id, Why: fmt.Sprintf("listing the active PATs to check it failed: %v", err)}
+	}
+	for _, p := range active {
+		if strings.EqualFold(p.AuthorizationID, id) {
+			return &UnverifiedError{Org: org, ID: id, Why: "the service answered the revocation with success, but still lists the PAT as active"}
+		}
+	}
+	c.progress(fmt.Sprintf("revoked %s (id %s): verified, not among the active PATs, in %s", label, id, time.Since(start).Round(time.Millisecond)))
+	return nil
+}
+
+// UnverifiedError is a revocation whose effect could not be confirmed.
+type UnverifiedError struct {
+	Org, ID, Why string
+}
+
+func (e *UnverifiedError) Error() string {
+	return fmt.Sprintf("revocation of PAT %s in %s not verified: %s", e.ID, e.Org, e.Why)
 }
 
 func (c *Client) debug(msg string, args ...any) {

@@ -66,7 +66,7 @@ var Provider = resolve.Provider{
 				return fmt.Errorf("the state says PAT %s was minted through %s, but --ado-url is %s: the access token is not sent to a service named by a state file; run cleanup with --ado-url %s if that is the service you meant",
 					act.ID, at, c.BaseURL, at)
 			}
-			return c.Revoke(ctx, org, act.ID)
+			return c.RevokeVerified(ctx, org, act.ID, act.Label)
 		}
 	},
 }
@@ -77,7 +77,7 @@ func NewClient(env resolve.Env, base string) *Client {
 	if base == "" {
 		base = DefaultURL
 	}
-	return &Client{BaseURL: base, Auth: accessToken(env), Log: env.Log, UserAgent: env.UserAgent}
+	return &Client{BaseURL: base, Auth: accessToken(env), Log: env.Log, UserAgent: env.UserAgent, Progress: env.Progress}
 }
 
 func accessToken(env resolve.Env) *AccessToken {

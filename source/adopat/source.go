@@ -213,6 +213,8 @@ func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (resolve.Resolved,
 		name = DefaultName(purpose)
 	}
 	name += " " + tag()
+	start := now()
+	s.Client.progress(fmt.Sprintf("minting a PAT in %s (scope %s, valid for %s)", spec.Org, strings.Join(spec.Scopes, " "), spec.TTL))
 	pat, err := s.Client.Create(ctx, spec.Org, CreateRequest{
 		DisplayName: name,
 		Scopes:      spec.Scopes,
@@ -231,13 +233,14 @@ func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (resolve.Resolved,
 		s.Log.Debug("minted PAT", "org", spec.Org, "authorizationId", pat.AuthorizationID, "name", pat.DisplayName,
 			"scope", strings.Join(spec.Scopes, " "), "validTo", pat.ValidTo.Format(time.RFC3339))
 	}
-	org, id, client := spec.Org, pat.AuthorizationID, s.Client
+	s.Client.progress(fmt.Sprintf("minted PAT %q (id %s) in %s in %s", pat.DisplayName, pat.AuthorizationID, spec.Org, now().Sub(start).Round(time.Millisecond)))
+	org, id, client, act := spec.Org, pat.AuthorizationID, s.Client, Action(s.Client.base(), spec.Org, pat)
 	return resolve.Resolved{
 		Value:  pat.Token,
 		Expiry: pat.ValidTo,
 		Undo: func(ctx context.Context) error {
-			return client.Revoke(ctx, org, id)
+			return client.RevokeVerified(ctx, org, id, act.Label)
 		},
-		Action: Action(client.base(), org, pat),
+		Action: act,
 	}, nil
 }

@@ -43,6 +43,15 @@ type Login struct {
 	// VAULT_TOKEN, a JWT, the token a login returns), so that it is redacted and its variable kept
 	// from the command.
 	Used func(what string, v secret.Value, envVar string)
+	// Progress, when set, is told of slow steps at the default log level: the login, each
+	// revocation and whether it was verified.
+	Progress func(msg string)
+}
+
+func (l Login) progress(msg string) {
+	if l.Progress != nil {
+		l.Progress(msg)
+	}
 }
 
 func (l Login) used(what string, v secret.Value, envVar string) {
@@ -142,6 +151,7 @@ func (s *session) login(ctx context.Context, l Login, env func(string) (string, 
 	path := "auth/" + l.mount() + "/login"
 	where := fmt.Sprintf("%s at auth/%s", l.method(), l.mount())
 	s.client.ClearToken()
+	start := time.Now()
 	// Seen through even when cancelled, so that a token made is a token known and revoked.
 	sec, err := s.client.Logical().WriteWithContext(context.WithoutCancel(ctx), path, body)
 	clear(body)
@@ -178,6 +188,8 @@ func (s *session) login(ctx context.Context, l Login, env func(string) (string, 
 	s.accessor = sec.Auth.Accessor
 	ttl := time.Duration(sec.Auth.LeaseDuration) * time.Second
 	s.log.Debug("vault: logged in", "method", l.method(), "path", "auth/"+l.mount(), "accessor", s.accessor, "ttl", ttl)
+	l.progress(fmt.Sprintf("logged in to Vault at %s with %s (auth/%s) in %s", s.addr, l.method(), l.mount(), time.Since(start).Round(time.Millisecond)))
+	s.progress = l.Progress
 	if reg != nil {
 		defer func() {
 			if err == nil {
@@ -189,7 +201,7 @@ func (s *session) login(ctx context.Context, l Login, env func(string) (string, 
 				return s.describe("revoke the login token", "accessor "+s.accessor, lacks("update", "auth/token/revoke-self"), err)
 			}
 			s.log.Debug("vault: login token revoked", "accessor", s.accessor)
-			return nil
+			return s.verifySelfRevoked(ctx, fmt.Sprintf("the Vault token of the %s login (accessor %s)", l.method(), s.accessor))
 		})
 	}
 	return nil

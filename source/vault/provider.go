@@ -42,7 +42,7 @@ var Provider = resolve.Provider{
 // login turns the --vault-* flags into how the source logs in. The credentials are references,
 // resolved only when a login happens, never through Vault itself.
 func login(env resolve.Env) Login {
-	l := Login{Method: env.String("vault-auth"), Path: env.String("vault-auth-path"), Role: env.String("vault-role"), Used: env.UsedCredential}
+	l := Login{Method: env.String("vault-auth"), Path: env.String("vault-auth-path"), Role: env.String("vault-role"), Used: env.UsedCredential, Progress: env.Progress}
 	credential := func(flag string) Credential {
 		return func(ctx context.Context) (secret.Value, error) { return env.Credential(ctx, flag, "vault", "ado-pat") }
 	}

@@ -44,10 +44,43 @@ func (s *session) revokeLease(ctx context.Context, id string) error {
 		_, err := s.client.Logical().WriteWithContext(ctx, "sys/leases/revoke", map[string]any{"lease_id": id, "sync": true})
 		return err
 	})
-	if err == nil {
-		s.log.Debug("vault: lease revoked", "lease", id)
+	if err != nil {
+		return err
 	}
-	return err
+	s.log.Debug("vault: lease revoked", "lease", id)
+	return s.verifyLeaseRevoked(ctx, id)
+}
+
+func (s *session) say(msg string) {
+	if s.progress != nil {
+		s.progress(msg)
+	}
+}
+
+// verifyLeaseRevoked checks that Vault no longer knows the lease. A policy without
+// sys/leases/lookup cannot check; the revocation was synchronous (sync=true), so Vault answered
+// only once the engine had taken the secret back, and that is what is said.
+func (s *session) verifyLeaseRevoked(ctx context.Context, id string) error {
+	_, err := s.client.Logical().WriteWithContext(ctx, "sys/leases/lookup", map[string]any{"lease_id": id})
+	switch {
+	case err == nil:
+		return fmt.Errorf("vault: revocation of lease %s not verified: Vault still knows the lease after revoking it; revoke it by hand: vault lease revoke %s", id, id)
+	case statusOf(err) == 400:
+		s.say(fmt.Sprintf("revoked Vault lease %s: verified, Vault no longer knows it", id))
+	default:
+		s.say(fmt.Sprintf("revoked Vault lease %s: Vault answered once the engine had revoked it (sync); the policy does not allow sys/leases/lookup to check further", id))
+	}
+	return nil
+}
+
+// verifySelfRevoked checks that the token just revoked is refused: a lookup of itself with it
+// must fail.
+func (s *session) verifySelfRevoked(ctx context.Context, what string) error {
+	if _, err := s.client.Auth().Token().LookupSelfWithContext(ctx); err == nil {
+		return fmt.Errorf("vault: revocation of %s not verified: the token still works after revoking it", what)
+	}
+	s.say(fmt.Sprintf("revoked %s: verified, Vault refuses it", what))
+	return nil
 }
 
 func (s *session) revokeSelf(ctx context.Context) error {
@@ -64,7 +97,19 @@ func (s *session) revokeAccessor(ctx context.Context, accessor string) error {
 	if re, ok := asResponseError(err); ok && re.StatusCode == 400 && strings.Contains(strings.Join(re.Errors, " "), "invalid accessor") {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	_, lerr := s.client.Logical().WriteWithContext(ctx, "auth/token/lookup-accessor", map[string]any{"accessor": accessor})
+	switch {
+	case lerr == nil:
+		return fmt.Errorf("vault: revocation of the token with accessor %s not verified: Vault still knows it", accessor)
+	case statusOf(lerr) == 400:
+		s.say(fmt.Sprintf("revoked the Vault token with accessor %s: verified, Vault no longer knows it", accessor))
+	default:
+		s.say(fmt.Sprintf("revoked the Vault token with accessor %s: Vault answered the revocation; the policy does not allow auth/token/lookup-accessor to check", accessor))
+	}
+	return nil
 }
 
 // Undoer takes back, in a later process, what `inject` recorded: leases (KindLease) and the
@@ -96,6 +141,7 @@ func (u *Undoer) Undo(ctx context.Context, act cleanup.Action) (err error) {
 	if err != nil {
 		return err
 	}
+	sess.progress = u.Login.Progress
 	if err := sess.login(ctx, u.Login, u.Env, nil); err != nil {
 		if m := act.Params["method"]; m != "" && m != u.Login.method() {
 			return fmt.Errorf("%w (inject logged in with --vault-auth %s; cleanup needs the same --vault-* flags)", err, m)

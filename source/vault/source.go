@@ -62,6 +62,7 @@ type session struct {
 	log       *slog.Logger
 	loggedIn  bool   // patinject logged in, so the token is its own to revoke
 	accessor  string // of the login token
+	progress  func(msg string)
 
 	mu        sync.Mutex
 	mounts    []mount

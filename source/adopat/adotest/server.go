@@ -70,6 +70,9 @@ type Fault struct {
 	// Issue: a create mints the PAT before failing with Status or answering after Delay, as a
 	// server that timed out or crashed after committing would. A Delay alone always issues.
 	Issue bool
+	// Ignore: a revoke answers 204 No Content and leaves the PAT live, as a service that lost
+	// the revocation would; the PAT is still listed as active.
+	Ignore bool
 }
 
 // PAT is a token the fake has issued or was seeded with.
@@ -414,6 +417,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 // applyFault answers with f and reports whether the request is done.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, op Op, org string, body []byte, f Fault) bool {
+	if op == OpRevoke && f.Ignore {
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
 	if op == OpCreate && (f.Issue || f.Delay > 0) && f.Status == 0 && f.TokenError == "" {
 		p := s.create(nil, r, org, body, true)
 		wait(r, f.Delay)
