@@ -26,6 +26,7 @@ const INPUTS = [
   ['maven', 'maven', 'list'],
   ['token-env', 'token-env', 'list'],
   ['authorization-env', 'authorization-env', 'list'],
+  ['no-orphan-sweep', 'no-orphan-sweep', 'bool'],
   ['state', 'state', 'scalar'],
   ['as-file', 'as-file', 'list'],
 ];

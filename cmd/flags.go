@@ -69,7 +69,9 @@ var (
 		{name: "dotenv", category: catCI, usage: "--platform local: write the variables to this new dotenv `FILE` (0600); cleanup removes it"},
 		{name: "as-file", kind: kindList, category: catCI, usage: "hand variable `NAME` over as the path of a 0600 file holding its value (for multi-line values)"},
 	}
+	sweepSpec    = spec{name: "no-orphan-sweep", kind: kindBool, usage: "do not take back, at the start, what a patinject that died left in its journal"}
 	cleanupSpecs = []spec{
+		{name: "orphans", kind: kindBool, category: catCI, usage: "take back what a patinject that died (killed, OOM, lost machine) left in its journal, instead of reading a state file"},
 		{name: "platform", def: "auto", category: catCI, usage: "how to report warnings: auto, github, azure, gitlab or local"},
 		{name: "state", category: catCI, usage: "the state `FILE` that inject wrote"},
 	}
@@ -123,5 +125,5 @@ func resolveFlags() []cli.Flag {
 	fs := flagsOf(secretSpecs...)
 	fs = append(fs, toolFlags()...)
 	fs = append(fs, sourceFlags(nil)...)
-	return append(fs, flagsOf(strictSpec, debugSpec)...)
+	return append(fs, flagsOf(strictSpec, sweepSpec, debugSpec)...)
 }

@@ -74,7 +74,7 @@ func (a *app) cleanupCommand() *cli.Command {
 			if c.Args().Len() > 0 {
 				return errCleanupArgs
 			}
-			return a.p.Cleanup(c.Context, optionsFrom(c), frontdoor.CleanupOptions{Platform: c.String("platform"), State: c.String("state")})
+			return a.p.Cleanup(c.Context, optionsFrom(c), frontdoor.CleanupOptions{Platform: c.String("platform"), State: c.String("state"), Orphans: c.Bool("orphans")})
 		},
 	}
 }

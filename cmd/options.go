@@ -22,6 +22,7 @@ func optionsFrom(c *cli.Context) *frontdoor.Options {
 		Strict:    c.Bool("strict-cleanup"),
 
 		KeepCredentialEnv: c.Bool("keep-credential-env"),
+		NoOrphanSweep:     c.Bool("no-orphan-sweep"),
 		Debug:             c.Bool("debug"),
 	}
 	for _, t := range inject.Tools() {

@@ -17,6 +17,7 @@ import (
 type CleanupOptions struct {
 	Platform string // how to report warnings: auto, github, azure, gitlab or local
 	State    string // the state file inject wrote; "" finds it as inject did
+	Orphans  bool   // take back what a patinject that died left in its journal
 }
 
 // Cleanup revokes what `inject` minted and removes what it wrote, as its state file lists. It is
@@ -31,6 +32,9 @@ func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) er
 	if pl == "" || pl == "auto" {
 		pl = env.Detect()
 	}
+	if co.Orphans {
+		return p.cleanupOrphans(ctx, o, env, pl)
+	}
 	path, err := p.statePath(co.State, pl, env)
 	if err != nil {
 		return err
@@ -42,6 +46,13 @@ func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) er
 		return strictly(o)
 	}
 	log := p.Logger(o.Debug)
+	if st == nil && env.TempDirOf(pl) != "" {
+		// No state: the main step may have died before writing it. What it minted is in the
+		// journal of the job's temp directory.
+		if _, failed := p.sweepOrphans(ctx, o, env.TempDirOf(pl), pl, nil); failed > 0 {
+			return strictly(o)
+		}
+	}
 	if st == nil || len(st.Actions) == 0 {
 		log.Debug("nothing to clean up", "state", path)
 		if st != nil {
@@ -63,6 +74,30 @@ func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) er
 		p.platformWarn(pl, fmt.Sprintf("removing the state file: %v", err))
 	}
 	log.Debug("cleaned up", "undone", len(st.Actions), "state", path)
+	return nil
+}
+
+// cleanupOrphans takes back what dead patinjects left in the journals: the CI platform's temp
+// directory's and the user's.
+func (p *Process) cleanupOrphans(ctx context.Context, o *Options, env cienv.Context, pl cienv.Platform) error {
+	dirs := []string{p.journalDir(env, pl)}
+	if d := p.journalDir(env, cienv.None); d != dirs[0] {
+		dirs = append(dirs, d)
+	}
+	var undone, failed int
+	for _, d := range dirs {
+		u, f := p.sweepOrphans(ctx, o, d, pl, nil)
+		undone, failed = undone+u, failed+f
+	}
+	switch {
+	case failed > 0:
+		fmt.Fprintf(p.Stderr, "patinject: cleanup --orphans: %d taken back, %d could not be (see the warnings above)\n", undone, failed)
+		return strictly(o)
+	case undone == 0:
+		fmt.Fprintf(p.Stderr, "patinject: cleanup --orphans: no journal holds anything left by a patinject that died (looked in %s)\n", strings.Join(dirs, ", "))
+	default:
+		fmt.Fprintf(p.Stderr, "patinject: cleanup --orphans: %d taken back\n", undone)
+	}
 	return nil
 }
 

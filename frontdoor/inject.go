@@ -54,7 +54,7 @@ func (p *Process) Inject(ctx context.Context, o *Options, io InjectOptions) (err
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	s := p.newSession(o, &cleanup.Registry{})
+	s := p.newSession(ctx, o, &cleanup.Registry{})
 	u := &undo{}
 	defer func() { err = s.rollback(err, u) }()
 
@@ -80,6 +80,9 @@ func (p *Process) Inject(ctx context.Context, o *Options, io InjectOptions) (err
 		return err
 	}
 	u.done = true
+	// The state file now records all of it, for the post step: the journal's part is done.
+	s.journal.HandOver()
+	s.journalErr()
 	s.report(t, h)
 	return nil
 }

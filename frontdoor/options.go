@@ -33,6 +33,8 @@ type Options struct {
 	// KeepCredentialEnv passes the variables that source credentials were read from
 	// (VAULT_TOKEN, an env: REF given to --ado-access-token or --vault-*) on to CMD.
 	KeepCredentialEnv bool
+	// NoOrphanSweep: do not take back, at the start, what a patinject that died left.
+	NoOrphanSweep bool
 
 	Strict bool
 	Debug  bool

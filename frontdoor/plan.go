@@ -102,7 +102,7 @@ func (p *Process) Plan(ctx context.Context, o *Options, po PlanOptions) error {
 	if po.For != "run" && po.For != "inject" {
 		return fmt.Errorf("--for %s: want run or inject", po.For)
 	}
-	s := p.newSession(o, nil)
+	s := p.newSession(ctx, o, nil)
 	r, err := s.planRefs(po)
 	if err != nil {
 		return err

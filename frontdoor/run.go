@@ -37,8 +37,11 @@ func (p *Process) Run(ctx context.Context, o *Options, ro RunOptions) (err error
 	signal.Notify(sigs, runner.Forwarded...)
 	defer signal.Stop(sigs)
 
-	s := p.newSession(o, &cleanup.Registry{})
-	defer func() { err = s.strict(err, s.drain()) }()
+	s := p.newSession(ctx, o, &cleanup.Registry{})
+	defer func() {
+		err = s.strict(err, s.drain())
+		s.journalErr()
+	}()
 
 	r, err := s.resolveInterruptibly(ctx, sigs)
 	if err != nil {

@@ -17,18 +17,27 @@ const cleanupTimeout = 60 * time.Second
 
 // session is one command's working state: its options, log, undo registry and resolver.
 type session struct {
-	p        *Process
-	o        *Options
-	log      *slog.Logger
-	reg      *cleanup.Registry
-	resolver *resolve.Resolver
+	p          *Process
+	o          *Options
+	log        *slog.Logger
+	reg        *cleanup.Registry
+	resolver   *resolve.Resolver
+	journal    *cleanup.Journal
+	journalDir string
 }
 
 // newSession builds every source for this command (no I/O yet) over reg; reg nil means
-// whatever a source takes is given back at once.
-func (p *Process) newSession(o *Options, reg *cleanup.Registry) *session {
+// whatever a source takes is given back at once, and nothing is journaled.
+func (p *Process) newSession(ctx context.Context, o *Options, reg *cleanup.Registry) *session {
 	log := p.Logger(o.Debug)
-	return &session{p: p, o: o, log: log, reg: reg, resolver: p.sources().Resolver(p.sourceEnv(o, reg, log))}
+	env := p.sourceEnv(o, reg, log)
+	s := &session{p: p, o: o, log: log, reg: reg}
+	if reg != nil {
+		s.journal, s.journalDir = p.journal(ctx)
+		env.Journal = s.journal
+	}
+	s.resolver = p.sources().Resolver(env)
+	return s
 }
 
 func (p *Process) sourceEnv(o *Options, reg *cleanup.Registry, log *slog.Logger) resolve.Env {
@@ -71,6 +80,7 @@ func (s *session) resolve(ctx context.Context) (resolved, error) {
 	if tokenReq != nil {
 		all = append(all[:len(all):len(all)], *tokenReq)
 	}
+	s.sweep(ctx, all)
 	got, err := s.resolver.Resolve(ctx, all)
 	if err != nil {
 		return resolved{}, err
@@ -170,4 +180,34 @@ func (s *session) fitToTools(q *resolve.Request) (string, error) {
 	}
 	q.Ref = ref
 	return note, nil
+}
+
+// sweep takes back, before anything new is minted, what a patinject that died left in the
+// journals, of the kinds of the sources this command uses (their flags are the ones given).
+func (s *session) sweep(ctx context.Context, reqs []resolve.Request) {
+	if s.journalDir == "" || s.o.NoOrphanSweep {
+		return
+	}
+	kinds := map[string]bool{}
+	for _, q := range reqs {
+		if q.Literal != nil {
+			continue
+		}
+		if pv := s.p.sources().Provider(q.Ref.Scheme); pv != nil {
+			for _, k := range pv.Kinds {
+				kinds[k] = true
+			}
+		}
+	}
+	if len(kinds) > 0 {
+		s.p.sweepOrphans(ctx, s.o, s.journalDir, "", kinds)
+	}
+}
+
+// journalErr warns once when the journal could not be written: what is minted is still taken
+// back at the end, but a crash would leave it to its expiry.
+func (s *session) journalErr() {
+	if err := s.journal.Err(); err != nil {
+		s.p.Warnf("%v: a crash of this patinject would leave what it minted to expire by itself", err)
+	}
 }

@@ -102,7 +102,10 @@ type Env struct {
 	UsedCredential func(what string, v secret.Value, envVar string)
 	// Progress tells the user of a slow step at the default log level (a mint, a login, a
 	// revocation and its verification, a retry and its reason). Never a value.
-	Progress  func(msg string)
+	Progress func(msg string)
+	// Journal records, before a source mints or leases, what it is about to create, so that a
+	// patinject that dies on the way leaves nothing that nobody can find (nil: no journal).
+	Journal   *cleanup.Journal
 	UserAgent string
 }
 

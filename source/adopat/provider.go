@@ -37,6 +37,7 @@ var Provider = resolve.Provider{
 			AllowFullAccess: env.Bool("ado-allow-full-access"),
 			Purpose:         func() string { return purpose(env.Lookup) },
 			Log:             env.Log,
+			Journal:         env.Journal,
 		}
 	},
 	ForTools: forTools,
@@ -66,7 +67,16 @@ var Provider = resolve.Provider{
 				return fmt.Errorf("the state says PAT %s was minted through %s, but --ado-url is %s: the access token is not sent to a service named by a state file; run cleanup with --ado-url %s if that is the service you meant",
 					act.ID, at, c.BaseURL, at)
 			}
-			return c.RevokeVerified(ctx, org, act.ID, act.Label)
+			if act.ID == "" {
+				// A patinject died between minting and learning the id: the display name, whose
+				// random tag no other PAT carries, finds it.
+				return revokeByName(ctx, c, org, act.Params["name"])
+			}
+			label := act.Label
+			if label == "" {
+				label = fmt.Sprintf("PAT %q in %s", act.Params["name"], org)
+			}
+			return c.RevokeVerified(ctx, org, act.ID, label)
 		}
 	},
 }
@@ -232,4 +242,30 @@ func andList(items []string) string {
 		return strings.Join(items, "")
 	}
 	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// revokeByName revokes the active PATs of org named name (a name that ends in patinject's
+// random tag). None found means the create never happened, or was already taken back.
+func revokeByName(ctx context.Context, c *Client, org, name string) error {
+	if name == "" {
+		return errors.New("the journal names neither the PAT's id nor its display name")
+	}
+	active, err := c.ListAll(ctx, org, "active")
+	if err != nil {
+		return fmt.Errorf("list PATs in %s to find %q: %w", org, name, err)
+	}
+	found := 0
+	for _, p := range active {
+		if p.DisplayName != name {
+			continue
+		}
+		found++
+		if err := c.RevokeVerified(ctx, org, p.AuthorizationID, fmt.Sprintf("PAT %q in %s, found by its name", name, org)); err != nil {
+			return err
+		}
+	}
+	if found == 0 {
+		c.progress(fmt.Sprintf("no active PAT named %q in %s: it was never minted, or is already revoked", name, org))
+	}
+	return nil
 }

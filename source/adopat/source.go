@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -174,6 +175,18 @@ func Action(base, org string, p PatToken) cleanup.Action {
 	}
 }
 
+// crashHook kills the process between minting a PAT and journaling its id, when the test
+// variable asks for it: the one moment a crash leaves only the display-name tag to find the PAT
+// by. (A test hook, as the lifecycle tests need; nothing else sets the variable.)
+func crashHook() {
+	if os.Getenv("PATINJECT_TEST_KILL_AFTER_CREATE") == "1" {
+		if p, err := os.FindProcess(os.Getpid()); err == nil {
+			_ = p.Kill()
+			select {}
+		}
+	}
+}
+
 // Source mints a PAT for each ado-pat:// reference and hands back its revocation.
 type Source struct {
 	Client          *Client
@@ -184,6 +197,9 @@ type Source struct {
 	Purpose func() string
 	Now     func() time.Time
 	Log     *slog.Logger
+	// Journal records each PAT before it is minted (its display name, with the tag that finds it
+	// again), then its id, then its revocation.
+	Journal *cleanup.Journal
 }
 
 var _ resolve.Source = (*Source)(nil)
@@ -215,14 +231,20 @@ func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (resolve.Resolved,
 	name += " " + tag()
 	start := now()
 	s.Client.progress(fmt.Sprintf("minting a PAT in %s (scope %s, valid for %s)", spec.Org, strings.Join(spec.Scopes, " "), spec.TTL))
+	// Journaled before the request: a crash from here on leaves what finds the PAT again.
+	entry := s.Journal.Begin(Kind, map[string]string{"ado-url": s.Client.base(), "org": spec.Org, "name": name})
 	pat, err := s.Client.Create(ctx, spec.Org, CreateRequest{
 		DisplayName: name,
 		Scopes:      spec.Scopes,
 		ValidTo:     now().Add(spec.TTL).UTC(),
 	})
 	if err != nil {
+		// The entry stays open: a create that failed may still have minted (the client sweeps
+		// for it; the journal is there if that sweep could not finish).
 		return resolve.Resolved{}, fmt.Errorf("mint a PAT in %s: %w", spec.Org, err)
 	}
+	crashHook()
+	entry.Created(pat.AuthorizationID, pat.ValidTo)
 	if pat.ValidTo.IsZero() {
 		pat.ValidTo = now().Add(spec.TTL).UTC()
 	}
@@ -239,7 +261,11 @@ func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (resolve.Resolved,
 		Value:  pat.Token,
 		Expiry: pat.ValidTo,
 		Undo: func(ctx context.Context) error {
-			return client.RevokeVerified(ctx, org, id, act.Label)
+			err := client.RevokeVerified(ctx, org, id, act.Label)
+			if err == nil {
+				entry.Done()
+			}
+			return err
 		},
 		Action: act,
 	}, nil

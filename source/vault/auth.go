@@ -152,9 +152,20 @@ func (s *session) login(ctx context.Context, l Login, env func(string) (string, 
 	where := fmt.Sprintf("%s at auth/%s", l.method(), l.mount())
 	s.client.ClearToken()
 	start := time.Now()
+	var entry *cleanup.Entry
+	if reg != nil {
+		p := s.params()
+		p["method"], p["path"] = l.method(), l.mount()
+		entry = s.journal.Begin(KindToken, p)
+	}
 	// Seen through even when cancelled, so that a token made is a token known and revoked.
 	sec, err := s.client.Logical().WriteWithContext(context.WithoutCancel(ctx), path, body)
 	clear(body)
+	if err != nil || sec == nil || sec.Auth == nil {
+		entry.Done()
+	} else {
+		entry.Created(sec.Auth.Accessor, time.Now().Add(time.Duration(sec.Auth.LeaseDuration)*time.Second))
+	}
 	if err != nil {
 		if e := s.common(err); e != nil {
 			return e
@@ -201,6 +212,7 @@ func (s *session) login(ctx context.Context, l Login, env func(string) (string, 
 				return s.describe("revoke the login token", "accessor "+s.accessor, lacks("update", "auth/token/revoke-self"), err)
 			}
 			s.log.Debug("vault: login token revoked", "accessor", s.accessor)
+			entry.Done()
 			return s.verifySelfRevoked(ctx, fmt.Sprintf("the Vault token of the %s login (accessor %s)", l.method(), s.accessor))
 		})
 	}

@@ -28,7 +28,7 @@ var Provider = resolve.Provider{
 		{Name: "vault-azure-service-connection", Category: category, Usage: "Azure Pipelines service connection `ID` whose ID token jwt login uses"},
 	},
 	New: func(env resolve.Env) resolve.Source {
-		return &Source{Login: login(env), Registry: env.Registry, Log: env.Log, Env: env.Lookup}
+		return &Source{Login: login(env), Registry: env.Registry, Log: env.Log, Env: env.Lookup, Journal: env.Journal}
 	},
 	Describe: describe,
 	Probe:    probe,

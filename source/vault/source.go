@@ -46,6 +46,9 @@ type Source struct {
 	// Config returns the client configuration; nil means api.DefaultConfig(), which reads
 	// VAULT_ADDR, VAULT_CACERT, VAULT_CLIENT_TIMEOUT and the rest as the vault CLI does.
 	Config func() *api.Config
+	// Journal records each login and each leasing read or write before it is sent, then its
+	// accessor or lease id, then its revocation.
+	Journal *cleanup.Journal
 
 	once sync.Once
 	sess *session
@@ -63,6 +66,8 @@ type session struct {
 	loggedIn  bool   // patinject logged in, so the token is its own to revoke
 	accessor  string // of the login token
 	progress  func(msg string)
+	journal   *cleanup.Journal
+	leaseLog  map[string]*cleanup.Entry // by lease id
 
 	mu        sync.Mutex
 	mounts    []mount
@@ -107,6 +112,7 @@ func (s *Source) session(ctx context.Context) (*session, error) {
 		if s.err != nil {
 			return
 		}
+		s.sess.journal = s.Journal
 		s.err = s.sess.login(ctx, s.Login, s.Env, s.Registry)
 	})
 	return s.sess, s.err
@@ -300,7 +306,9 @@ func (s *session) fetch(ctx context.Context, q request) (response, error) {
 	case len(q.params) > 0:
 		// A write may mint and lease: once sent it is seen through, cancelled or not, so that
 		// its lease is known and can be revoked (the client's timeout still bounds it).
+		entry := s.journal.Begin(KindLease, s.params())
 		sec, err = s.client.Logical().WriteWithContext(context.WithoutCancel(ctx), q.path, writeData(q.params))
+		s.journaled(entry, sec)
 		if err != nil {
 			return response{}, s.describe("write", q.path, lacks("update", q.path), err)
 		}
@@ -320,7 +328,9 @@ func (s *session) fetch(ctx context.Context, q request) (response, error) {
 		sec, data, desc = kv.Raw, kv.Data, q.path
 	default:
 		// A read of a dynamic engine leases: seen through like a write.
+		entry := s.journal.Begin(KindLease, s.params())
 		sec, err = s.client.Logical().ReadWithContext(context.WithoutCancel(ctx), q.path)
+		s.journaled(entry, sec)
 		if err != nil {
 			return response{}, s.describe("read", q.path, lacks("read", q.path), err)
 		}
@@ -335,6 +345,21 @@ func (s *session) fetch(ctx context.Context, q request) (response, error) {
 	}
 
 	return response{data: data, sec: sec, desc: desc, at: time.Now()}, nil
+}
+
+// journaled records the lease of sec, or closes the entry when Vault answered with none.
+func (s *session) journaled(e *cleanup.Entry, sec *api.Secret) {
+	if sec != nil && sec.LeaseID != "" {
+		e.Created(sec.LeaseID, time.Now().Add(time.Duration(sec.LeaseDuration)*time.Second))
+		s.mu.Lock()
+		if s.leaseLog == nil {
+			s.leaseLog = map[string]*cleanup.Entry{}
+		}
+		s.leaseLog[sec.LeaseID] = e
+		s.mu.Unlock()
+		return
+	}
+	e.Done()
 }
 
 func isNotFound(err error) bool { return errors.Is(err, api.ErrSecretNotFound) }
@@ -459,14 +484,25 @@ func (s *session) leased(sec *api.Secret, path string, now time.Time) resolve.Re
 		Action: act,
 		Undo: func(ctx context.Context) error {
 			err := s.revokeLease(ctx, lease)
+			if err == nil {
+				s.leaseDone(lease)
+			}
 			if err != nil && s.loggedIn && statusOf(err) == 403 {
 				// Revoking the login token, which comes after, takes its leases with it.
+				s.leaseDone(lease)
 				s.log.Debug("vault: no permission to revoke the lease alone; it goes with the login token", "lease", lease)
 				return nil
 			}
 			return s.describe("revoke lease", lease, lacks("update", "sys/leases/revoke"), err)
 		},
 	}
+}
+
+func (s *session) leaseDone(lease string) {
+	s.mu.Lock()
+	e := s.leaseLog[lease]
+	s.mu.Unlock()
+	e.Done()
 }
 
 func (s *session) params() map[string]string {

@@ -38,6 +38,7 @@ const INPUTS = [
   ['maven', 'maven', 'list'],
   ['tokenEnv', 'token-env', 'list'],
   ['authorizationEnv', 'authorization-env', 'list'],
+  ['noOrphanSweep', 'no-orphan-sweep', 'bool'],
   ['state', 'state', 'scalar'],
   ['asFile', 'as-file', 'list'],
 ];
