@@ -225,11 +225,18 @@ func (s *Server) issue(clientID, resource, how string) (string, time.Duration) {
 	s.mu.Unlock()
 	now := time.Now()
 	exp := now.Add(life)
-	tok := signRS256(s.key, s.kid, nil, Claims{
+	claims := Claims{
 		"aud": resource, "iss": "https://sts.windows.net/" + s.Tenant + "/", "iat": now.Unix(), "nbf": now.Unix(),
 		"exp": exp.Unix(), "appid": clientID, "appidacr": "2", "idtyp": "app", "oid": uuid(), "sub": uuid(),
 		"tid": s.Tenant, "ver": "1.0", "uti": randHex(11),
-	})
+	}
+	if how == "refresh_token" {
+		// A refresh token stands for a user's sign-in: its access tokens are delegated ones, with
+		// the user's name and the granted permission instead of idtyp app.
+		claims["idtyp"], claims["scp"], claims["upn"] = "user", "user_impersonation", "user@"+s.Tenant+".example"
+		claims["appidacr"] = "0"
+	}
+	tok := signRS256(s.key, s.kid, nil, claims)
 	s.mu.Lock()
 	s.tokens[tok] = Grant{Tenant: s.Tenant, ClientID: clientID, Resource: resource, Expires: exp, How: how}
 	s.mu.Unlock()

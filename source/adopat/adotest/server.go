@@ -121,6 +121,7 @@ type Server struct {
 	byID        map[string]*PAT
 	faults      map[Op][]Fault
 	accepted    map[string]bool
+	validator   func(string) bool
 	orgIDs      map[string]string
 	maxLifetime time.Duration
 	noFullScope bool
@@ -473,8 +474,18 @@ func (s *Server) authorized(r *http.Request) bool {
 		return false
 	}
 	s.mu.Lock()
+	ok = s.accepted[strings.TrimSpace(tok)]
+	valid := s.validator
+	s.mu.Unlock()
+	return ok || (valid != nil && valid(strings.TrimSpace(tok)))
+}
+
+// AcceptTokens makes the fake also accept every bearer token that valid vouches for: the access
+// tokens an Entra stand-in issues for Azure DevOps, for instance.
+func (s *Server) AcceptTokens(valid func(tok string) bool) {
+	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.accepted[strings.TrimSpace(tok)]
+	s.validator = valid
 }
 
 func checkVersion(w http.ResponseWriter, method string, q map[string][]string) bool {
