@@ -12,8 +12,8 @@ import (
 	"github.com/hashicorp/vault/sdk/framework"
 	"github.com/hashicorp/vault/sdk/logical"
 
-	"github.com/patinject/patinject/source/adopat"
 	"github.com/patinject/patinject/secret"
+	"github.com/patinject/patinject/source/adopat"
 )
 
 // Secret types (the lease's kind).
