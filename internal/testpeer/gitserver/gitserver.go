@@ -38,6 +38,22 @@ func Start(t testing.TB, user, password string) *Server {
 // StartOn is Start on another local address, such as "127.0.0.2:0" for a second host name.
 func StartOn(t testing.TB, addr, user, password string) *Server {
 	t.Helper()
+	var check func(u, p string) bool
+	if user != "" {
+		check = func(u, p string) bool { return u == user && p == password }
+	}
+	return start(t, addr, user, check)
+}
+
+// StartChecked is Start for credentials minted during the test: check decides which Basic
+// credentials are let through (any user name may push).
+func StartChecked(t testing.TB, check func(user, password string) bool) *Server {
+	t.Helper()
+	return start(t, "127.0.0.1:0", "git-user", check)
+}
+
+func start(t testing.TB, addr, user string, check func(u, p string) bool) *Server {
+	t.Helper()
 	s := &Server{git: testpeer.Command(t, "git"), Log: &authlog.Log{}}
 	s.root = filepath.Join(t.TempDir(), "repos")
 	s.home = t.TempDir()
@@ -48,7 +64,7 @@ func StartOn(t testing.TB, addr, user, password string) *Server {
 	if err != nil {
 		t.Fatalf("gitserver: listen on %s: %v", addr, err)
 	}
-	srv := httptest.NewUnstartedServer(s.handler(user, password))
+	srv := httptest.NewUnstartedServer(s.handler(user, check))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
@@ -58,7 +74,7 @@ func StartOn(t testing.TB, addr, user, password string) *Server {
 	return s
 }
 
-func (s *Server) handler(user, password string) http.Handler {
+func (s *Server) handler(user string, check func(u, p string) bool) http.Handler {
 	remoteUser := user
 	if remoteUser == "" {
 		remoteUser = "anonymous"
@@ -75,7 +91,7 @@ func (s *Server) handler(user, password string) http.Handler {
 			"GIT_CONFIG_NOSYSTEM=1",
 		},
 	}
-	return s.Log.Gate(user, password, backend)
+	return s.Log.GateFunc(check, backend)
 }
 
 // NewRepo makes a bare repository at name (a path under the server, "team-a/app.git") holding
