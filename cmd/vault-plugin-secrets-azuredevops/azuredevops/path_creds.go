@@ -183,12 +183,14 @@ func (b *Backend) mintPAT(ctx context.Context, req *logical.Request, c *config, 
 	return resp, nil
 }
 
-// definite reports whether err says for sure that no PAT was created (a refusal), so that the
-// mint's WAL entry has nothing to roll back.
+// definite reports whether err says for sure that no PAT was created (a refusal, or no access
+// token to ask with), so that the mint's WAL entry has nothing to roll back.
 func definite(err error) bool {
 	var te *adopat.TokenError
 	var he *adopat.HTTPError
-	return errors.As(err, &te) || (errors.As(err, &he) && he.Status >= 400 && he.Status < 500)
+	var ee *EntraError
+	return errors.As(err, &te) || errors.As(err, &ee) || errors.Is(err, errNoConfig) ||
+		(errors.As(err, &he) && he.Status >= 400 && he.Status < 500)
 }
 
 // upstreamError turns a failure of Entra or Azure DevOps into Vault's answer: throttling is

@@ -113,7 +113,7 @@ func (b *Backend) renewPAT(ctx context.Context, req *logical.Request, _ *framewo
 	end := issued.Add(maxTTL)
 	left := end.Sub(now).Truncate(time.Second)
 	if left <= 0 {
-		return logical.ErrorResponse("the lease has reached its max_ttl (%s): read creds/%s for a new PAT", maxTTL, internalString(req, "role")), nil
+		return nil, fmt.Errorf("the lease has reached its max_ttl (%s): read creds/%s for a new PAT", maxTTL, internalString(req, "role"))
 	}
 	want := ttl
 	if req.Secret.Increment > 0 {
@@ -129,7 +129,7 @@ func (b *Backend) renewPAT(ctx context.Context, req *logical.Request, _ *framewo
 	}
 	if _, err := b.adoClient(req.Storage, c).Extend(ctx, org, id, now.Add(want+patGrace)); err != nil {
 		if gone(err) {
-			return logical.ErrorResponse("PAT %s no longer exists in %s (revoked outside Vault?): read a new one", id, org), nil
+			return nil, fmt.Errorf("PAT %s no longer exists in %s (revoked outside Vault?): read a new one", id, org)
 		}
 		return b.upstreamError(fmt.Sprintf("extending PAT %s in %s", id, org), err)
 	}
