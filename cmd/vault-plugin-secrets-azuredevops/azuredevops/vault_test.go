@@ -33,6 +33,7 @@ type world struct {
 	clientID             string
 	rt                   string
 	pluginDir, patinject string
+	minted               int // PATs the load minted
 }
 
 const userScope = entratest.AzureDevOps + "/.default offline_access"
@@ -121,16 +122,16 @@ func TestVaultDevServer(t *testing.T) {
 
 	t.Run("vault read mints, vault lease revoke revokes", func(t *testing.T) {
 		s := w.v.readJSON(t, "azuredevops/creds/ci-read")
-		id := s.Data["authorization_id"]
-		if s.Data["token_type"] != "pat" || s.LeaseDuration != 600 || !s.Renewable || s.LeaseID == "" {
-			t.Fatalf("creds: type %q lease %d renewable %v", s.Data["token_type"], s.LeaseDuration, s.Renewable)
+		id := s.str("authorization_id")
+		if s.str("token_type") != "pat" || s.LeaseDuration != 600 || !s.Renewable || s.LeaseID == "" {
+			t.Fatalf("creds: type %q lease %d renewable %v", s.str("token_type"), s.LeaseDuration, s.Renewable)
 		}
-		if got := restStatus(t, w.ado, "contoso", s.Data["token"]); got != http.StatusOK {
+		if got := restStatus(t, w.ado, "contoso", s.str("token")); got != http.StatusOK {
 			t.Fatalf("REST call with the PAT: got %d, want 200", got)
 		}
 		w.v.mustVault(t, "", "lease", "revoke", s.LeaseID)
 		eventually(t, 30*time.Second, "PAT revoked after vault lease revoke", revoked(w.ado, id))
-		if got := restStatus(t, w.ado, "contoso", s.Data["token"]); got != http.StatusUnauthorized {
+		if got := restStatus(t, w.ado, "contoso", s.str("token")); got != http.StatusUnauthorized {
 			t.Errorf("REST call with the revoked PAT: got %d, want 401", got)
 		}
 		if n := w.ado.Revokes(id); n != 1 {
@@ -141,7 +142,7 @@ func TestVaultDevServer(t *testing.T) {
 	t.Run("renew up to max_ttl and no further, expiry revokes", func(t *testing.T) {
 		w.v.mustVault(t, "", "write", "azuredevops/roles/short", "organization=contoso", "scopes=vso.code", "ttl=4s", "max_ttl=8s")
 		s := w.v.readJSON(t, "azuredevops/creds/short")
-		id := s.Data["authorization_id"]
+		id := s.str("authorization_id")
 		first, _ := w.ado.Get(id)
 		var r cliSecret
 		out := w.v.mustVault(t, "", "lease", "renew", "-format=json", "-increment=1h", s.LeaseID)
@@ -222,8 +223,8 @@ func TestVaultDevServer(t *testing.T) {
 			}
 			w.v.mustVault(t, "", "write", "azuredevops-app/roles/bearer", "credential_type=entra_token")
 			s := w.v.readJSON(t, "azuredevops-app/creds/bearer")
-			if g, ok := w.entra.Valid(s.Data["token"]); !ok || g.ClientID != app || s.Data["token_type"] != "bearer" || s.Renewable {
-				t.Errorf("entra_token creds: grant %+v ok %v type %q renewable %v", g, ok, s.Data["token_type"], s.Renewable)
+			if g, ok := w.entra.Valid(s.str("token")); !ok || g.ClientID != app || s.str("token_type") != "bearer" || s.Renewable {
+				t.Errorf("entra_token creds: grant %+v ok %v type %q renewable %v", g, ok, s.str("token_type"), s.Renewable)
 			}
 		})
 	})
@@ -281,8 +282,8 @@ func TestVaultDevServer(t *testing.T) {
 				creds++
 			}
 		}
-		if creds < 200 {
-			t.Errorf("audit: %d creds responses with a token, want the 200 of the load and more", creds)
+		if creds <= w.minted {
+			t.Errorf("audit: %d creds responses with a token, want the %d of the load and more", creds, w.minted)
 		}
 		t.Logf("audit log: %d bytes, %d creds responses, every token HMACed; %d secrets looked for", len(log), creds, len(secrets))
 	})
@@ -376,6 +377,7 @@ func loadTest(t *testing.T, w *world) {
 		}
 	}
 	revElapsed := time.Since(revStart)
+	w.minted = ok
 	for _, p := range w.ado.Live() {
 		if strings.Contains(p.DisplayName, " load ") {
 			t.Errorf("PAT %s of the load still live", p.AuthorizationID)
@@ -506,12 +508,12 @@ func TestVaultRestart(t *testing.T) {
 	w := newWorld(t, true)
 	w.v.mustVault(t, "", "write", "azuredevops/roles/ci-read", "organization=contoso", "scopes=vso.code", "ttl=10m")
 	s := w.v.readJSON(t, "azuredevops/creds/ci-read")
-	id := s.Data["authorization_id"]
+	id := s.str("authorization_id")
 
 	w.v.restart(t)
 
 	conf := w.v.readJSON(t, "azuredevops/config")
-	if conf.Data["tenant_id"] != w.entra.Tenant || conf.Data["credential"] != "delegated" {
+	if conf.str("tenant_id") != w.entra.Tenant || conf.str("credential") != "delegated" {
 		t.Errorf("config after restart: %v", conf.Data)
 	}
 	role := w.v.mustVault(t, "", "read", "-format=json", "azuredevops/roles/ci-read")
@@ -525,9 +527,9 @@ func TestVaultRestart(t *testing.T) {
 	eventually(t, 30*time.Second, "PAT of a lease from before the restart revoked", revoked(w.ado, id))
 	// The rotated refresh token was stored: minting still works after the restart.
 	s2 := w.v.readJSON(t, "azuredevops/creds/ci-read")
-	if s2.Data["authorization_id"] == "" || s2.Data["authorization_id"] == id {
-		t.Errorf("mint after restart: %v", s2.Data["authorization_id"])
+	if s2.str("authorization_id") == "" || s2.str("authorization_id") == id {
+		t.Errorf("mint after restart: %v", s2.str("authorization_id"))
 	}
 	w.v.mustVault(t, "", "lease", "revoke", s2.LeaseID)
-	eventually(t, 30*time.Second, "PAT revoked", revoked(w.ado, s2.Data["authorization_id"]))
+	eventually(t, 30*time.Second, "PAT revoked", revoked(w.ado, s2.str("authorization_id")))
 }

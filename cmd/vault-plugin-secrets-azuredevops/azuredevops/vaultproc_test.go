@@ -314,11 +314,17 @@ func (v *vaultProc) mustVault(t *testing.T, stdin string, args ...string) string
 
 // cliSecret is what `vault read -format=json` prints.
 type cliSecret struct {
-	LeaseID       string            `json:"lease_id"`
-	LeaseDuration int               `json:"lease_duration"`
-	Renewable     bool              `json:"renewable"`
-	Data          map[string]string `json:"data"`
-	Warnings      []string          `json:"warnings"`
+	LeaseID       string         `json:"lease_id"`
+	LeaseDuration int            `json:"lease_duration"`
+	Renewable     bool           `json:"renewable"`
+	Data          map[string]any `json:"data"`
+	Warnings      []string       `json:"warnings"`
+}
+
+// str is a string field of the data.
+func (s cliSecret) str(k string) string {
+	v, _ := s.Data[k].(string)
+	return v
 }
 
 func (v *vaultProc) readJSON(t *testing.T, path string) cliSecret {
