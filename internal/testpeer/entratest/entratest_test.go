@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"math/big"
@@ -243,6 +244,13 @@ func TestSecretCertificateRefresh(t *testing.T) {
 	}
 	if _, ok := e.Valid(a.body["access_token"].(string)); !ok {
 		t.Fatal("refreshed access token not valid")
+	}
+	// A refresh token stands for a user: its access tokens are delegated, not app-only.
+	parts := strings.Split(a.body["access_token"].(string), ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil || claims["idtyp"] != "user" || claims["scp"] == nil || claims["upn"] == nil {
+		t.Fatalf("refreshed access token claims: %v (%v)", claims, err)
 	}
 	rf.Set("refresh_token", a.body["refresh_token"].(string))
 	if a := post(t, c, e.TokenEndpoint(), rf); a.status != 200 {
