@@ -256,6 +256,11 @@ func TestMintRenewRevoke(t *testing.T) {
 		t.Errorf("renew past max_ttl: got %q, want it to name max_ttl", e)
 	}
 
+	if l := v.mustOK(t, logical.ListOperation, "roles/", nil); len(l.Data["keys"].([]string)) != 1 {
+		t.Errorf("roles list: %v", l.Data)
+	}
+	v.mustFail(t, logical.DeleteOperation, "config", nil, "1 PATs minted by this engine still have leases")
+
 	// Revocation revokes the PAT and forgets its record; a second one is harmless.
 	if _, err := v.revoke(resp.Secret); err != nil {
 		t.Fatal(err)
@@ -271,6 +276,10 @@ func TestMintRenewRevoke(t *testing.T) {
 	}
 	if _, err := v.revoke(resp.Secret); err != nil {
 		t.Errorf("revoking an already revoked PAT: %v", err)
+	}
+	v.mustOK(t, logical.DeleteOperation, "config", nil)
+	if c, _ := getConfig(context.Background(), v.s); c != nil {
+		t.Error("config delete left the config")
 	}
 	if strings.Contains(v.log.String(), tok) || strings.Contains(v.log.String(), c.RefreshToken) || strings.Contains(v.log.String(), v.rt) {
 		t.Error("the engine's log holds a token")
