@@ -191,7 +191,7 @@ func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]secret.Secret
 			}
 		} else {
 			res := results[q.Ref.Raw].res
-			s.Value, s.Expiry, s.Origin = res.Value, res.Expiry, q.Ref.Raw
+			s.Value, s.Expiry, s.Origin, s.TokenType = res.Value, res.Expiry, q.Ref.Raw, res.TokenType
 		}
 		secrets = append(secrets, s)
 	}
