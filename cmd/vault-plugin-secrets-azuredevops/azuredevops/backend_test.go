@@ -132,8 +132,9 @@ func (v *env) revoke(secret *logical.Secret) (*logical.Response, error) {
 	return v.b.HandleRequest(context.Background(), &logical.Request{Operation: logical.RevokeOperation, Storage: v.s, Secret: secret})
 }
 
-// restStatus calls the Azure DevOps fake's REST API with the PAT in Basic auth.
-func restStatus(t *testing.T, ado *adotest.Server, org, pat string) int {
+// RESTStatus calls the Azure DevOps fake's REST API with the PAT in Basic auth (exported for the
+// Vault tests of package azuredevops_test).
+func RESTStatus(t *testing.T, ado *adotest.Server, org, pat string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, ado.URL+"/"+org+"/_apis/git/repositories?api-version=7.1", nil)
 	req.SetBasicAuth("vault", pat)
@@ -220,7 +221,7 @@ func TestMintRenewRevoke(t *testing.T) {
 	if !strings.HasPrefix(pat.DisplayName, "vault-"+engine+" ci-read token-ci ") {
 		t.Errorf("display name %q lacks the engine's tag and the role", pat.DisplayName)
 	}
-	if got := restStatus(t, v.ado, "contoso", tok); got != http.StatusOK {
+	if got := RESTStatus(t, v.ado, "contoso", tok); got != http.StatusOK {
 		t.Errorf("REST call with the minted PAT: got %d, want 200", got)
 	}
 
@@ -268,7 +269,7 @@ func TestMintRenewRevoke(t *testing.T) {
 	if n := v.ado.Revokes(id); n != 1 {
 		t.Errorf("PAT revoked %d times, want 1", n)
 	}
-	if got := restStatus(t, v.ado, "contoso", tok); got != http.StatusUnauthorized {
+	if got := RESTStatus(t, v.ado, "contoso", tok); got != http.StatusUnauthorized {
 		t.Errorf("REST call with the revoked PAT: got %d, want 401", got)
 	}
 	if rec, _ := getRecord(context.Background(), v.s, id); rec != nil {
@@ -527,5 +528,45 @@ func TestWALRollback(t *testing.T) {
 	}
 	if p, _ := v.ado.Get(keptID); p.Revoked {
 		t.Error("the rollback revoked a PAT that a lease holds")
+	}
+}
+
+func TestPeriodicTidyEveryInterval(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t)
+	v.delegated(t)
+	ctx := context.Background()
+	v.mustOK(t, logical.UpdateOperation, "config", map[string]any{"tidy_interval": "30m"})
+	v.mustOK(t, logical.CreateOperation, "roles/r", map[string]any{"organization": "contoso", "scopes": "vso.code"})
+	engine, _ := engineID(ctx, v.s)
+	var mu sync.Mutex
+	now := time.Now()
+	v.b.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	seed := func(id string) {
+		v.ado.Seed(adotest.PAT{Org: "contoso", AuthorizationID: id, DisplayName: tagPrefix(engine) + "r lost " + id[:4], Scope: "vso.code",
+			Token: "seeded" + id[:8], ValidFrom: time.Now().Add(-time.Hour), ValidTo: time.Now().Add(2 * time.Hour), TargetAccounts: []string{}})
+	}
+	tick := func() {
+		if err := v.b.periodic(ctx, &logical.Request{Storage: v.s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const first, second = "aaaaaaaa-0000-4000-8000-000000000001", "aaaaaaaa-0000-4000-8000-000000000002"
+	seed(first)
+	tick()
+	if p, _ := v.ado.Get(first); !p.Revoked {
+		t.Fatal("the first periodic call did not tidy")
+	}
+	seed(second)
+	tick()
+	if p, _ := v.ado.Get(second); p.Revoked {
+		t.Fatal("tidied again before tidy_interval passed")
+	}
+	mu.Lock()
+	now = now.Add(31 * time.Minute)
+	mu.Unlock()
+	tick()
+	if p, _ := v.ado.Get(second); !p.Revoked {
+		t.Fatal("no tidy once tidy_interval passed")
 	}
 }

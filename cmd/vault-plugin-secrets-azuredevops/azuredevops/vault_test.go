@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/patinject/patinject/cmd/vault-plugin-secrets-azuredevops/azuredevops"
 	"github.com/patinject/patinject/internal/testpeer"
 	"github.com/patinject/patinject/internal/testpeer/entratest"
 	"github.com/patinject/patinject/internal/testpeer/gitserver"
@@ -79,18 +80,6 @@ func (w *world) configure(t *testing.T, mount, secretField, secretValue string, 
 		"authority_host="+w.entra.URL, "ado_url="+w.ado.URL, secretField+"=-")
 }
 
-func restStatus(t *testing.T, ado *adotest.Server, org, pat string) int {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, ado.URL+"/"+org+"/_apis/git/repositories?api-version=7.1", nil)
-	req.SetBasicAuth("vault", pat)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode
-}
-
 // eventually polls cond for up to limit (Vault revokes asynchronously).
 func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
@@ -108,6 +97,7 @@ func revoked(ado *adotest.Server, id string) func() bool {
 }
 
 func TestVaultDevServer(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, false)
 	audit := filepath.Join(t.TempDir(), "audit.log")
 	w.v.mustVault(t, "", "audit", "enable", "file", "file_path="+audit)
@@ -126,12 +116,12 @@ func TestVaultDevServer(t *testing.T) {
 		if s.str("token_type") != "pat" || s.LeaseDuration != 600 || !s.Renewable || s.LeaseID == "" {
 			t.Fatalf("creds: type %q lease %d renewable %v", s.str("token_type"), s.LeaseDuration, s.Renewable)
 		}
-		if got := restStatus(t, w.ado, "contoso", s.str("token")); got != http.StatusOK {
+		if got := azuredevops.RESTStatus(t, w.ado, "contoso", s.str("token")); got != http.StatusOK {
 			t.Fatalf("REST call with the PAT: got %d, want 200", got)
 		}
 		w.v.mustVault(t, "", "lease", "revoke", s.LeaseID)
 		eventually(t, 30*time.Second, "PAT revoked after vault lease revoke", revoked(w.ado, id))
-		if got := restStatus(t, w.ado, "contoso", s.str("token")); got != http.StatusUnauthorized {
+		if got := azuredevops.RESTStatus(t, w.ado, "contoso", s.str("token")); got != http.StatusUnauthorized {
 			t.Errorf("REST call with the revoked PAT: got %d, want 401", got)
 		}
 		if n := w.ado.Revokes(id); n != 1 {
@@ -538,6 +528,7 @@ func patinjectInject(t *testing.T, w *world) {
 // TestVaultRestart: a server on file storage restarts; config and roles are still there, and a
 // lease taken before the restart is revoked after it, with its PAT.
 func TestVaultRestart(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, true)
 	w.v.mustVault(t, "", "write", "azuredevops/roles/ci-read", "organization=contoso", "scopes=vso.code", "ttl=10m")
 	s := w.v.readJSON(t, "azuredevops/creds/ci-read")
@@ -565,4 +556,23 @@ func TestVaultRestart(t *testing.T) {
 	}
 	w.v.mustVault(t, "", "lease", "revoke", s2.LeaseID)
 	eventually(t, 30*time.Second, "PAT revoked", revoked(w.ado, s2.str("authorization_id")))
+}
+
+// TestVaultPeriodicTidy: Vault calls the engine's periodic function (its rollback manager ticks
+// once a minute), which tidies every tidy_interval: a PAT with the engine's tag that no lease holds
+// is revoked without anyone asking.
+func TestVaultPeriodicTidy(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, false)
+	w.v.mustVault(t, "", "write", "azuredevops/config", "tidy_interval=1s")
+	w.v.mustVault(t, "", "write", "azuredevops/roles/ci-read", "organization=contoso", "scopes=vso.code")
+	s := w.v.readJSON(t, "azuredevops/creds/ci-read")
+	tag, _, _ := strings.Cut(s.str("display_name"), " ")
+	const lost = "88888888-8888-4888-8888-888888888888"
+	w.ado.Seed(adotest.PAT{Org: "contoso", AuthorizationID: lost, DisplayName: tag + " ci-read lost answer", Scope: "vso.code",
+		Token: "seeded-lost", ValidFrom: time.Now().Add(-time.Hour), ValidTo: time.Now().Add(time.Hour), TargetAccounts: []string{}})
+	eventually(t, 150*time.Second, "the periodic tidy revoked the untracked PAT", revoked(w.ado, lost))
+	if p, _ := w.ado.Get(s.str("authorization_id")); p.Revoked {
+		t.Error("the periodic tidy revoked a PAT whose lease lives")
+	}
 }
