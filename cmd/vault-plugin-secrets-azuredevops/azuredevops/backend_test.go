@@ -257,6 +257,10 @@ func TestMintRenewRevoke(t *testing.T) {
 		t.Errorf("renew past max_ttl: got %q, want it to name max_ttl", e)
 	}
 
+	if r := v.mustOK(t, logical.CreateOperation, "roles/user-token", map[string]any{"credential_type": "entra_token"}); r == nil || len(r.Warnings) == 0 || !strings.Contains(r.Warnings[0], "user's own Entra token") {
+		t.Errorf("an entra_token role on a delegated config gave no warning: %+v", r)
+	}
+	v.mustOK(t, logical.DeleteOperation, "roles/user-token", nil)
 	if l := v.mustOK(t, logical.ListOperation, "roles/", nil); len(l.Data["keys"].([]string)) != 1 {
 		t.Errorf("roles list: %v", l.Data)
 	}

@@ -202,6 +202,13 @@ func (b *Backend) roleWrite(ctx context.Context, req *logical.Request, d *framew
 		return logical.ErrorResponse("max_ttl (%s) is above what a PAT can live (a year, less %s)", r.maxTTL(), patGrace), nil
 	}
 	var warnings []string
+	if r.CredentialType == TypeEntraToken {
+		if c, err := getConfig(ctx, req.Storage); err != nil {
+			return nil, err
+		} else if c != nil && c.delegated() {
+			warnings = append(warnings, "credential_type=entra_token on a delegated config hands out the user's own Entra token for Azure DevOps, which can do all the user can (user_impersonation): prefer PAT roles with the scopes the jobs need")
+		}
+	}
 	if sysMax := b.System().MaxLeaseTTL(); sysMax > 0 && r.maxTTL() > sysMax {
 		warnings = append(warnings, fmt.Sprintf("max_ttl %s is above the mount's max lease TTL %s: leases end at %s", r.maxTTL(), sysMax, sysMax))
 	}
