@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -572,5 +573,40 @@ func TestPeriodicTidyEveryInterval(t *testing.T) {
 	tick()
 	if p, _ := v.ado.Get(second); !p.Revoked {
 		t.Fatal("no tidy once tidy_interval passed")
+	}
+}
+
+// TestEntraErrorsNeverEchoSecrets: a token endpoint that reflects what it was sent (the refresh
+// token, the client secret) in its error description does not get it into Vault's answer.
+func TestEntraErrorsNeverEchoSecrets(t *testing.T) {
+	t.Parallel()
+	reflect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"error":             "invalid_grant",
+			"error_description": "AADSTS70008: the grant " + r.PostForm.Get("refresh_token") + r.PostForm.Get("client_secret") + " has expired.\r\nTrace ID: x",
+			"error_codes":       []int{70008},
+		})
+	}))
+	t.Cleanup(reflect.Close)
+	for _, field := range []string{"refresh_token", "client_secret"} {
+		t.Run(field, func(t *testing.T) {
+			v := newEnv(t)
+			const value = "SECRET-VALUE-0123456789"
+			v.mustOK(t, logical.CreateOperation, "config", map[string]any{
+				"tenant_id": "contoso.example", "client_id": v.clientID, field: value,
+				"authority_host": reflect.URL, "ado_url": v.ado.URL,
+			})
+			v.mustOK(t, logical.CreateOperation, "roles/r", map[string]any{"credential_type": "entra_token"})
+			msg := v.mustFail(t, logical.ReadOperation, "creds/r", nil, "AADSTS70008")
+			if strings.Contains(msg, value) || strings.Contains(v.log.String(), value) {
+				t.Errorf("the secret sent to Entra came back in the answer or the log: %q", msg)
+			}
+			if strings.Contains(msg, "Trace ID") {
+				t.Errorf("more than the description's first line: %q", msg)
+			}
+		})
 	}
 }
