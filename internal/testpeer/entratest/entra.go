@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -479,7 +480,8 @@ func (s *Server) authenticate(ctx context.Context, app *App, f url.Values, rec *
 		var cert *x509.Certificate
 		for _, k := range app.Certificates {
 			s1, s256 := sha1.Sum(k.Raw), sha256.Sum256(k.Raw)
-			if (h.X5t != "" && h.X5t == b64.EncodeToString(s1[:])) || (h.X5tS256 != "" && h.X5tS256 == b64.EncodeToString(s256[:])) {
+			// RFC 7515 says base64url; MSAL sends standard base64 with padding, which Entra takes.
+			if (h.X5t != "" && thumb(h.X5t, s1[:])) || (h.X5tS256 != "" && thumb(h.X5tS256, s256[:])) {
 				cert = k
 			}
 		}
@@ -640,4 +642,8 @@ func scopeOut(scope string) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+func thumb(claimed string, sum []byte) bool {
+	return claimed == b64.EncodeToString(sum) || claimed == base64.StdEncoding.EncodeToString(sum)
 }
