@@ -38,6 +38,10 @@ type Resolved struct {
 	// Action describes it without any secret, for logs and for the state file of `inject`.
 	Undo   func(context.Context) error
 	Action cleanup.Action
+	// TokenType says how the value is presented, when the source knows: "pat" (Basic auth,
+	// any user name) or "bearer" (Authorization: Bearer); "" when it does not say. The Vault
+	// source reads it from a response's token_type (the Azure DevOps secrets engine's creds).
+	TokenType string
 }
 
 // Request asks for one secret: Ref is resolved, or Literal is taken as it is (a dotenv value that
@@ -187,7 +191,7 @@ func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]secret.Secret
 			}
 		} else {
 			res := results[q.Ref.Raw].res
-			s.Value, s.Expiry, s.Origin = res.Value, res.Expiry, q.Ref.Raw
+			s.Value, s.Expiry, s.Origin, s.TokenType = res.Value, res.Expiry, q.Ref.Raw, res.TokenType
 		}
 		secrets = append(secrets, s)
 	}

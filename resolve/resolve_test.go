@@ -170,3 +170,30 @@ func TestResolveChecksEveryReferenceFirst(t *testing.T) {
 }
 
 var errBoom = errors.New("boom")
+
+// typedSource says what kind of token each reference is.
+type typedSource struct{}
+
+func (typedSource) Resolve(_ context.Context, ref secret.Ref) (Resolved, error) {
+	return Resolved{Value: secret.NewValue("token-" + ref.Opaque), TokenType: ref.Opaque}, nil
+}
+
+func TestResolveCarriesTheTokenType(t *testing.T) {
+	t.Parallel()
+	r := &Resolver{Sources: map[string]Source{"t": typedSource{}}, Registry: &cleanup.Registry{}}
+	got, err := r.Resolve(context.Background(), []Request{
+		{Name: "A", Ref: mustRef(t, "t:pat")},
+		{Name: "B", Ref: mustRef(t, "t:bearer")},
+		{Name: "C", Literal: ptr(secret.NewValue("literal"))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"pat", "bearer", ""} {
+		if got[i].TokenType != want {
+			t.Errorf("%s: token type %q, want %q", got[i].Name, got[i].TokenType, want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -39,4 +39,7 @@ type Secret struct {
 	Origin string    // where it came from, for logs: "env:CI_PAT", "vault://secret/ci#pat"
 	Public bool      // marked not secret by the user: passed on, never redacted or masked
 	Expiry time.Time // zero when unknown
+	// TokenType is how the credential is presented, when its source says: "pat" (Basic auth,
+	// any user name) or "bearer" (Authorization: Bearer); "" when it does not.
+	TokenType string
 }

@@ -291,6 +291,28 @@ func (c *Client) Revoke(ctx context.Context, org, id string) error {
 	return nil
 }
 
+// Extend moves the expiry of a live PAT to validTo through the update operation (a PAT, once
+// revoked, cannot be updated: the API answers authorizationNotFound). It returns the PAT's metadata
+// as the service stored it.
+func (c *Client) Extend(ctx context.Context, org, id string, validTo time.Time) (PatToken, error) {
+	if !IsAuthorizationID(id) {
+		return PatToken{}, fmt.Errorf("%q is not an authorization id (a UUID)", id)
+	}
+	v := FormatTime(validTo)
+	body, err := json.Marshal(struct {
+		AuthorizationID string  `json:"authorizationId"`
+		ValidTo         *string `json:"validTo"`
+	}{id, &v})
+	if err != nil {
+		return PatToken{}, err
+	}
+	resp, _, err := c.call(ctx, "update", http.MethodPut, PatsURL(c.base(), org, nil), body)
+	if err != nil {
+		return PatToken{}, err
+	}
+	return decodeResult(resp.body)
+}
+
 // Get returns the metadata of one PAT (its token is never returned again).
 func (c *Client) Get(ctx context.Context, org, id string) (PatToken, error) {
 	if !IsAuthorizationID(id) {

@@ -506,3 +506,58 @@ func TestFixedAccessTokenExpiresDuringTheJob(t *testing.T) {
 		t.Errorf("got %v, want the token's expiry", err)
 	}
 }
+
+func TestExtend(t *testing.T) {
+	t.Parallel()
+	srv := adotest.NewServer(t)
+	srv.SetMaxLifetime(2 * time.Hour)
+	c := newClient(srv)
+	ctx := context.Background()
+	pat, err := c.Create(ctx, "contoso", adopat.CreateRequest{DisplayName: "extend 1", Scopes: []string{"vso.code"}, ValidTo: time.Now().Add(10 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Now().Add(time.Hour)
+	got, err := c.Extend(ctx, "contoso", pat.AuthorizationID, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, _ := srv.Get(pat.AuthorizationID)
+	for _, v := range []time.Time{got.ValidTo, server.ValidTo} {
+		if d := v.Sub(want); d < -10*time.Millisecond || d > 10*time.Millisecond {
+			t.Errorf("validTo %v, want about %v", v, want)
+		}
+	}
+	if !got.Token.IsZero() {
+		t.Error("update returned the token")
+	}
+
+	tests := []struct {
+		name    string
+		id      string
+		validTo time.Time
+		want    string
+	}{
+		{"beyond the lifespan policy", pat.AuthorizationID, time.Now().Add(3 * time.Hour), "patLifespanPolicyViolation"},
+		{"in the past", pat.AuthorizationID, time.Now().Add(-time.Minute), "invalidValidTo"},
+		{"unknown PAT", "00000000-0000-4000-8000-000000000000", time.Now().Add(time.Hour), "authorizationNotFound"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.Extend(ctx, "contoso", tc.id, tc.validTo)
+			var te *adopat.TokenError
+			if !errors.As(err, &te) || te.Code != tc.want {
+				t.Errorf("got %v, want patTokenError %s", err, tc.want)
+			}
+		})
+	}
+	if err := c.Revoke(ctx, "contoso", pat.AuthorizationID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Extend(ctx, "contoso", pat.AuthorizationID, want); err == nil {
+		t.Error("a revoked PAT was extended")
+	}
+	if _, err := c.Extend(ctx, "contoso", "not-a-uuid", want); err == nil {
+		t.Error("a malformed id was sent")
+	}
+}

@@ -157,3 +157,28 @@ func FuzzPick(f *testing.F) {
 		}
 	})
 }
+
+func TestTokenType(t *testing.T) {
+	t.Parallel()
+	creds := map[string]any{"token": "x", "token_type": "pat", "authorization_id": "id"}
+	tests := []struct {
+		name  string
+		data  map[string]any
+		field string
+		want  string
+	}{
+		{"a PAT from the Azure DevOps engine", creds, "token", "pat"},
+		{"an Entra token", map[string]any{"token": "x", "token_type": "Bearer"}, "token", "bearer"},
+		{"another field of the response", creds, "authorization_id", ""},
+		{"an unknown kind", map[string]any{"token": "x", "token_type": "ssh"}, "token", ""},
+		{"no token_type", map[string]any{"token": "x"}, "token", ""},
+		{"token_type not a string", map[string]any{"token": "x", "token_type": 1}, "token", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tokenType(tc.data, tc.field); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -238,7 +238,24 @@ func (s *session) resolve(ctx context.Context, q request) (resolve.Resolved, err
 		return resolve.Resolved{}, err
 	}
 	res.Value = v
+	res.TokenType = tokenType(r.data, q.field)
 	return res, nil
+}
+
+// tokenType is the kind of the token read from data: the response's token_type, "pat" or
+// "bearer", when the field read is its token (the Azure DevOps secrets engine answers
+// creds/ROLE with token and token_type); "" otherwise.
+func tokenType(data map[string]any, field string) string {
+	if field != "token" {
+		return ""
+	}
+	switch t, _ := data["token_type"].(string); strings.ToLower(t) {
+	case "pat":
+		return "pat"
+	case "bearer":
+		return "bearer"
+	}
+	return ""
 }
 
 // response is what one read or write returned.

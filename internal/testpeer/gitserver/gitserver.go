@@ -38,6 +38,21 @@ func Start(t testing.TB, user, password string) *Server {
 // StartOn is Start on another local address, such as "127.0.0.2:0" for a second host name.
 func StartOn(t testing.TB, addr, user, password string) *Server {
 	t.Helper()
+	return start(t, addr, func(s *Server, backend http.Handler) http.Handler { return s.Log.Gate(user, password, backend) }, user)
+}
+
+// StartGated starts a server on 127.0.0.1 whose requests pass through gate (a Bearer check of
+// an Entra stand-in, say) instead of a Basic check; every request is still logged. Push is
+// allowed to whoever the gate lets through.
+func StartGated(t testing.TB, gate func(http.Handler) http.Handler) *Server {
+	t.Helper()
+	return start(t, "127.0.0.1:0", func(s *Server, backend http.Handler) http.Handler {
+		return s.Log.Gate("", "", gate(backend))
+	}, "gated")
+}
+
+func start(t testing.TB, addr string, wrap func(*Server, http.Handler) http.Handler, user string) *Server {
+	t.Helper()
 	s := &Server{git: testpeer.Command(t, "git"), Log: &authlog.Log{}}
 	s.root = filepath.Join(t.TempDir(), "repos")
 	s.home = t.TempDir()
@@ -48,7 +63,7 @@ func StartOn(t testing.TB, addr, user, password string) *Server {
 	if err != nil {
 		t.Fatalf("gitserver: listen on %s: %v", addr, err)
 	}
-	srv := httptest.NewUnstartedServer(s.handler(user, password))
+	srv := httptest.NewUnstartedServer(wrap(s, s.backend(user)))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
@@ -58,7 +73,7 @@ func StartOn(t testing.TB, addr, user, password string) *Server {
 	return s
 }
 
-func (s *Server) handler(user, password string) http.Handler {
+func (s *Server) backend(user string) http.Handler {
 	remoteUser := user
 	if remoteUser == "" {
 		remoteUser = "anonymous"
@@ -75,7 +90,7 @@ func (s *Server) handler(user, password string) http.Handler {
 			"GIT_CONFIG_NOSYSTEM=1",
 		},
 	}
-	return s.Log.Gate(user, password, backend)
+	return backend
 }
 
 // NewRepo makes a bare repository at name (a path under the server, "team-a/app.git") holding

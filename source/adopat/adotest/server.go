@@ -20,6 +20,8 @@
 //   - list defaults to displayFilterOption=active, pages of PageSize (default 20, $top at most
 //     100) in creation order unless sortByOption says otherwise; the last page has
 //     continuationToken "";
+//   - update refuses a validTo in the past or more than 366 days ahead (invalidValidTo), and one
+//     beyond the lifespan policy counted from the PAT's validFrom (patLifespanPolicyViolation);
 //   - the REST API (GET /{org}/_apis/projects and /{org}/_apis/git/repositories) takes Basic auth
 //     with any user name and a live PAT of that organisation as password; no such PAT is a 401,
 //     a PAT without the needed scope a 403.
@@ -119,6 +121,7 @@ type Server struct {
 	byID        map[string]*PAT
 	faults      map[Op][]Fault
 	accepted    map[string]bool
+	validator   func(string) bool
 	orgIDs      map[string]string
 	maxLifetime time.Duration
 	noFullScope bool
@@ -471,8 +474,18 @@ func (s *Server) authorized(r *http.Request) bool {
 		return false
 	}
 	s.mu.Lock()
+	ok = s.accepted[strings.TrimSpace(tok)]
+	valid := s.validator
+	s.mu.Unlock()
+	return ok || (valid != nil && valid(strings.TrimSpace(tok)))
+}
+
+// AcceptTokens makes the fake also accept every bearer token that valid vouches for: the access
+// tokens an Entra stand-in issues for Azure DevOps, for instance.
+func (s *Server) AcceptTokens(valid func(tok string) bool) {
+	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.accepted[strings.TrimSpace(tok)]
+	s.validator = valid
 }
 
 func checkVersion(w http.ResponseWriter, method string, q map[string][]string) bool {
@@ -742,8 +755,13 @@ func (s *Server) update(w http.ResponseWriter, org string, body []byte) {
 	}
 	if b.ValidTo != nil {
 		t, err := time.Parse(time.RFC3339Nano, *b.ValidTo)
-		if err != nil {
+		now := s.now()
+		if err != nil || !t.After(now) || t.Sub(now) > 366*24*time.Hour {
 			writeJSON(w, http.StatusOK, result{PatTokenError: "invalidValidTo"})
+			return
+		}
+		if s.maxLifetime > 0 && t.Sub(p.ValidFrom) > s.maxLifetime {
+			writeJSON(w, http.StatusOK, result{PatTokenError: "patLifespanPolicyViolation"})
 			return
 		}
 		p.ValidTo = roundSQL(t)

@@ -262,3 +262,24 @@ func TestSpecValidatorCatchesMistakes(t *testing.T) {
 		t.Errorf("Basic auth passed")
 	}
 }
+
+func TestAcceptTokens(t *testing.T) {
+	t.Parallel()
+	s := adotest.NewServer(t)
+	s.AcceptTokens(func(tok string) bool { return tok == "vouched-for" })
+	for _, tc := range []struct {
+		tok  string
+		want int
+	}{{"vouched-for", http.StatusOK}, {"not-vouched-for", http.StatusUnauthorized}, {s.AccessToken, http.StatusOK}} {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/contoso/_apis/tokens/pats?api-version=7.1-preview.1", nil)
+		req.Header.Set("Authorization", "Bearer "+tc.tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("token %q: got %d, want %d", tc.tok[:min(len(tc.tok), 12)], res.StatusCode, tc.want)
+		}
+	}
+}
