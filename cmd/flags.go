@@ -57,6 +57,7 @@ var (
 		{name: "secret", kind: kindList, category: catSecrets, usage: "another secret exported as env var NAME (`NAME=REF`)"},
 		{name: "env-file", kind: kindList, category: catSecrets, usage: "dotenv `FILE`; each VALUE is a REF or, matching no scheme, a literal"},
 		{name: "not-secret", kind: kindList, category: catSecrets, usage: "variable `NAME` that is not secret: passed on, never redacted or masked"},
+		{name: "allow-name", kind: kindList, category: catSecrets, usage: "let a secret be exported as `NAME` although the name changes how programs start or how the CI runner behaves (LD_PRELOAD, PATH, GIT_*, GITHUB_*, ...: see the README)"},
 		{name: "keep-credential-env", kind: kindBool, category: catSecrets, usage: "pass the variables that source credentials were read from (VAULT_TOKEN, an env: REF of --ado-access-token or --vault-*) on to CMD"},
 		{name: "username", category: catTools, usage: "user `NAME` sent with the token in Basic auth (default \"patinject\")"},
 	}

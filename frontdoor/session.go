@@ -94,7 +94,13 @@ func (s *session) resolve(ctx context.Context) (resolved, error) {
 	for _, sec := range r.secrets {
 		s.log.Debug("injecting", "name", sec.Name, "from", sec.Origin, "secret", !sec.Public)
 	}
-	return r, checkLengths(r.secrets, r.token)
+	if err := checkLengths(r.secrets, r.token); err != nil {
+		return r, err
+	}
+	for _, w := range valueWarnings(r.secrets) {
+		s.p.Warnf("%s", w)
+	}
+	return r, nil
 }
 
 // patterns is every byte string that must never be shown: each secret and source credential in
