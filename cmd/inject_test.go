@@ -13,6 +13,7 @@ import (
 
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/frontdoor"
+	"github.com/patinject/patinject/msgsafe/msgfilter"
 
 	"github.com/patinject/patinject/internal/testpeer"
 )
@@ -35,11 +36,10 @@ func runInProcess(t *testing.T, env fakeEnv, args ...string) (string, string, in
 			}
 			return kv
 		},
+		Msgs: &msgfilter.Filter{},
 	}}
 	err := a.cli().RunContext(context.Background(), append([]string{"patinject"}, args...))
-	if err != nil && err.Error() != "" {
-		fmt.Fprintf(&errb, "patinject: %s\n", frontdoor.OneLine(err.Error()))
-	}
+	a.printError(err)
 	return out.String(), errb.String(), exitCode(err)
 }
 

@@ -216,7 +216,7 @@ func manualHint(act cleanup.Action) string {
 // Azure Pipelines, a plain line elsewhere. The text goes out escaped, so that a server's words in
 // it cannot become commands.
 func (p *Process) platformWarn(pl cienv.Platform, msg string) {
-	msg = OneLine(msg)
+	msg = p.Line(msg)
 	switch pl {
 	case cienv.GitHub:
 		fmt.Fprintln(p.Stdout, inject.GitHubCommand("warning", [][2]string{{"title", "patinject cleanup"}}, msg))

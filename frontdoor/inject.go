@@ -177,7 +177,7 @@ func (s *session) report(t *target, h inject.Handover) {
 	for _, r := range h.Summary {
 		s.log.Debug("handed on", "what", r.What, "how", r.How, "detail", r.Detail)
 	}
-	fmt.Fprintf(s.p.Stderr, "patinject: handed on %s; cleanup state in %s\n", countOf(len(h.Vars), "variable"), t.statePath)
+	fmt.Fprintf(s.p.Stderr, "patinject: %s\n", s.p.Line(fmt.Sprintf("handed on %s; cleanup state in %s", countOf(len(h.Vars), "variable"), t.statePath)))
 	if t.platform != cienv.Azure {
 		return
 	}
