@@ -75,6 +75,7 @@ var (
 		{name: "orphans", kind: kindBool, category: catCI, usage: "take back what a patinject that died (killed, OOM, lost machine) left in its journal, instead of reading a state file"},
 		{name: "platform", def: "auto", category: catCI, usage: "how to report warnings: auto, github, azure, gitlab or local"},
 		{name: "state", category: catCI, usage: "the state `FILE` that inject wrote"},
+		{name: "trust-unverified-state", kind: kindBool, category: catCI, usage: "act on a state whose seal is missing or does not verify (a cleanup run outside the post step that has the key); credentials still go only where cleanup's flags say, and only patinject's own files are removed"},
 	}
 )
 
