@@ -16,6 +16,7 @@ const INPUTS = [
   ['secrets', 'secret', 'list'],
   ['env-file', 'env-file', 'list'],
   ['not-secret', 'not-secret', 'list'],
+  ['allow-name', 'allow-name', 'list'],
   ['keep-credential-env', 'keep-credential-env', 'bool'],
   ['username', 'username', 'scalar'],
   ['git', 'git', 'list'],

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/patinject/patinject/msgsafe"
 	"github.com/patinject/patinject/secret"
 )
 
@@ -196,21 +197,8 @@ func message(b []byte) string {
 	if json.Unmarshal(b, &m) != nil || m.Message == "" {
 		return ""
 	}
-	msg := strings.Join(strings.Fields(m.Message), " ")
-	if len(msg) > 200 {
-		msg = msg[:200] + "..."
-	}
-	return ": " + msg
+	return ": " + msgsafe.ServerText(m.Message, 200)
 }
 
-// redactURL drops the query of u: the endpoint is enough to say where, and a query is no place
-// to trust with what it may carry.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "(the request URL)"
-	}
-	p.RawQuery = ""
-	p.User = nil
-	return p.String()
-}
+// redactURL shows u without user information or query (msgsafe.URL).
+func redactURL(u string) string { return msgsafe.URL(u) }

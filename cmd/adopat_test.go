@@ -173,6 +173,7 @@ func TestAdoPatMintRefused(t *testing.T) {
 // inject mints and records the revocation; cleanup revokes, with the id and expiry from the
 // state file, which never holds the token.
 func TestAdoPatInjectThenCleanup(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the key of --platform local goes there
 	srv := adotest.NewServer(t)
 	dir := t.TempDir()
 	state, dotenv := filepath.Join(dir, "state.json"), filepath.Join(dir, "job.env")
@@ -197,7 +198,7 @@ func TestAdoPatInjectThenCleanup(t *testing.T) {
 	// cleanup gets the access token afresh, the same way: here from the same file, and sends it
 	// only to the service its own flags name.
 	code, _, stderr = runMain(t, "cleanup", "--platform", "local", "--state", state, "--ado-access-token", entra)
-	if code != 0 || !strings.Contains(stderr, "the access token is not sent to a service named by a state file") {
+	if code != 0 || !strings.Contains(stderr, "cleanup sends credentials only where its own flags, environment or defaults say") || !strings.Contains(stderr, srv.URL) {
 		t.Fatalf("cleanup without --ado-url: exit %d, want 0 and a warning that names the difference: %s", code, stderr)
 	}
 	if got := srv.Requests(adotest.OpRevoke); got != 0 {
@@ -235,6 +236,7 @@ func TestAdoPatAccessTokenFromAz(t *testing.T) {
 
 // pats list / get / revoke show metadata only.
 func TestPatsCommand(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the key of --platform local goes there
 	srv := adotest.NewServer(t)
 	entra := "file:" + entraFile(t, srv)
 	state := filepath.Join(t.TempDir(), "s")
@@ -244,7 +246,9 @@ func TestPatsCommand(t *testing.T) {
 		t.Fatalf("inject: %d %s", code, stderr)
 	}
 	// inject's private directory lives until cleanup, as in a CI job.
-	t.Cleanup(func() { runMain(t, "cleanup", "--state", state, "--ado-url", srv.URL, "--ado-access-token", entra) })
+	t.Cleanup(func() {
+		runMain(t, "cleanup", "--platform", "local", "--state", state, "--ado-url", srv.URL, "--ado-access-token", entra)
+	})
 	p := srv.PATs()[0]
 	code, stdout, stderr := runMain(t, "pats", "list", "--ado-url", srv.URL, "--ado-access-token", entra, "contoso")
 	if code != 0 || !strings.Contains(stdout, p.AuthorizationID) || !strings.Contains(stdout, "diag ") || strings.Contains(stdout, p.Token) {
@@ -367,6 +371,7 @@ func adopatCmd(ts *testscript.TestScript, neg bool, args []string) {
 
 // A PAT that has expired by the time cleanup runs is not revoked: there is nothing left to undo.
 func TestAdoPatCleanupSkipsExpired(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the key of --platform local goes there
 	srv := adotest.NewServer(t)
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state.json")
@@ -380,7 +385,7 @@ func TestAdoPatCleanupSkipsExpired(t *testing.T) {
 	for time.Now().Before(p.ValidTo.Add(50 * time.Millisecond)) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	code, _, stderr = runMain(t, "cleanup", "--platform", "local", "--state", state, "--ado-access-token", entra, "--debug")
+	code, _, stderr = runMain(t, "cleanup", "--platform", "local", "--state", state, "--ado-url", srv.URL, "--ado-access-token", entra, "--debug")
 	if code != 0 {
 		t.Fatalf("cleanup: exit %d: %s", code, stderr)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/patinject/patinject/frontdoor"
+	"github.com/patinject/patinject/msgsafe/msgfilter"
 )
 
 // Set at build time with -ldflags "-X github.com/patinject/patinject/cmd.version=...".
@@ -33,13 +34,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{p: &frontdoor.Process{
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		Lookup: os.LookupEnv, Environ: os.Environ, Version: version,
+		Msgs: &msgfilter.Filter{},
 	}}
 	err := a.cli().RunContext(context.Background(), args)
-	if err != nil {
-		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(stderr, "patinject: %s\n", frontdoor.OneLine(msg))
-		}
-	}
+	a.printError(err)
 	if a.notFound && err == nil {
 		return ExitFailure
 	}
@@ -112,4 +110,14 @@ func goVersion() string {
 		return bi.GoVersion
 	}
 	return "go"
+}
+
+// printError prints err, if it has text, as patinject's one error line, through the filter of
+// patinject's own messages.
+func (a *app) printError(err error) {
+	if err != nil {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintf(a.p.Stderr, "patinject: %s\n", a.p.Line(msg))
+		}
+	}
 }

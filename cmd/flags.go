@@ -57,6 +57,7 @@ var (
 		{name: "secret", kind: kindList, category: catSecrets, usage: "another secret exported as env var NAME (`NAME=REF`)"},
 		{name: "env-file", kind: kindList, category: catSecrets, usage: "dotenv `FILE`; each VALUE is a REF or, matching no scheme, a literal"},
 		{name: "not-secret", kind: kindList, category: catSecrets, usage: "variable `NAME` that is not secret: passed on, never redacted or masked"},
+		{name: "allow-name", kind: kindList, category: catSecrets, usage: "let a secret be exported as `NAME` although the name changes how programs start or how the CI runner behaves (LD_PRELOAD, PATH, GIT_*, GITHUB_*, ...: see the README)"},
 		{name: "keep-credential-env", kind: kindBool, category: catSecrets, usage: "pass the variables that source credentials were read from (VAULT_TOKEN, an env: REF of --ado-access-token or --vault-*) on to CMD"},
 		{name: "username", category: catTools, usage: "user `NAME` sent with the token in Basic auth (default \"patinject\")"},
 	}
@@ -74,6 +75,7 @@ var (
 		{name: "orphans", kind: kindBool, category: catCI, usage: "take back what a patinject that died (killed, OOM, lost machine) left in its journal, instead of reading a state file"},
 		{name: "platform", def: "auto", category: catCI, usage: "how to report warnings: auto, github, azure, gitlab or local"},
 		{name: "state", category: catCI, usage: "the state `FILE` that inject wrote"},
+		{name: "trust-unverified-state", kind: kindBool, category: catCI, usage: "act on a state whose seal is missing or does not verify (a cleanup run outside the post step that has the key); credentials still go only where cleanup's flags say, and only patinject's own files are removed"},
 	}
 )
 

@@ -65,16 +65,22 @@ func (a *app) cleanupCommand() *cli.Command {
 		Name:  "cleanup",
 		Usage: "CI post step: revoke what inject minted and remove what it wrote; idempotent, quiet when there is nothing to do",
 		Description: "Reads the state file that inject wrote (--state, else STATE_state in a GitHub post step, else " +
-			"patinject-state.json in the platform's temp directory). A revocation that fails is reported as a " +
-			"warning with the command that undoes it by hand; the step still succeeds unless --strict-cleanup. " +
-			"It takes the same source flags as inject: revoking needs what minting needed.",
+			"patinject-state.json in the platform's temp directory) and acts only on the record sealed with the key " +
+			"inject handed to this post step (GitHub: STATE_statekey; Azure Pipelines: VSTS_TASKVARIABLE_PATINJECT_STATE_KEY; " +
+			"local: a key file in the user's state directory). Credentials go only to --ado-url and VAULT_ADDR, never to " +
+			"an address the state names; only patinject's own private directories and files are removed. A revocation " +
+			"that fails is reported as a warning with the command that undoes it by hand; the step still succeeds unless " +
+			"--strict-cleanup. It takes the same source flags as inject: revoking needs what minting needed.",
 		Flags:        append(append(sourceFlags(nil), flagsOf(strictSpec, debugSpec)...), flagsOf(cleanupSpecs...)...),
 		OnUsageError: usageError,
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() > 0 {
 				return errCleanupArgs
 			}
-			return a.p.Cleanup(c.Context, optionsFrom(c), frontdoor.CleanupOptions{Platform: c.String("platform"), State: c.String("state"), Orphans: c.Bool("orphans")})
+			return a.p.Cleanup(c.Context, optionsFrom(c), frontdoor.CleanupOptions{
+				Platform: c.String("platform"), State: c.String("state"), Orphans: c.Bool("orphans"),
+				TrustUnverified: c.Bool("trust-unverified-state"),
+			})
 		},
 	}
 }

@@ -19,6 +19,7 @@ import (
 type replay struct {
 	env    map[string]string
 	masker []string
+	post   map[string]string // what the same task's post-job step gets (task variables)
 }
 
 // azureAgent replays logging commands as the agent does (Command.cs, TaskCommandExtension.cs):
@@ -27,7 +28,7 @@ type replay struct {
 // register the value with the masker.
 func azureAgent(t *testing.T, stdout string) *replay {
 	t.Helper()
-	r := &replay{env: map[string]string{}}
+	r := &replay{env: map[string]string{}, post: map[string]string{}}
 	unescape := func(s string) string {
 		s = strings.NewReplacer("%0D", "\r", "%0A", "\n", "%5D", "]", "%3B", ";").Replace(s)
 		return strings.ReplaceAll(s, "%AZP25", "%")
@@ -68,6 +69,13 @@ func azureAgent(t *testing.T, stdout string) *replay {
 			r.env[key] = data
 		case "task.uploadsummary":
 			// attached to the run, not part of the next step
+		case "task.settaskvariable":
+			// kept for this task's later steps (its post-job) only, as VSTS_TASKVARIABLE_NAME
+			key := strings.ToUpper(strings.NewReplacer(".", "_", " ", "_").Replace(props["variable"]))
+			if strings.EqualFold(props["issecret"], "true") {
+				r.masker = append(r.masker, data)
+			}
+			r.post["VSTS_TASKVARIABLE_"+key] = data
 		default:
 			t.Fatalf("the agent would not know %q", name)
 		}
@@ -201,8 +209,14 @@ func TestReplayThenGitClone(t *testing.T) {
 			post := fakeEnv{"HOME": env["HOME"]}
 			if platform == "azure" {
 				post["TF_BUILD"], post["AGENT_TEMPDIRECTORY"] = "True", temp
+				for k, v := range r.post {
+					post[k] = v
+				}
 			} else {
 				post["GITHUB_ACTIONS"], post["RUNNER_TEMP"] = "true", temp
+				for k, v := range parseEnvFile(t, readText(t, env["GITHUB_STATE"])) {
+					post["STATE_"+k] = v
+				}
 			}
 			if _, stderr, code := runInProcess(t, post, "cleanup"); code != 0 {
 				t.Fatalf("cleanup: %s", stderr)

@@ -2,11 +2,13 @@ package cmd
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/internal/testpeer"
 )
 
@@ -85,6 +87,7 @@ func TestAzureCommandsThroughTaskLib(t *testing.T) {
 
 	vars := map[string]taskLibCommand{}
 	secrets := map[string]bool{}
+	taskVars := fakeEnv{"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": temp}
 	for i, c := range cmds {
 		if c.Error != "" {
 			t.Errorf("task-lib cannot parse %q: %s", lines[i], c.Error)
@@ -101,6 +104,12 @@ func TestAzureCommandsThroughTaskLib(t *testing.T) {
 			secrets[c.Message] = true
 		case "task.setvariable":
 			vars[c.Properties["variable"]] = c
+		case "task.settaskvariable":
+			// The key that seals the cleanup state, for this task's post-job step only.
+			if c.Properties["variable"] != cleanup.AzureTaskVariable || c.Properties["issecret"] != "true" {
+				t.Errorf("task variable %+v: want the secret %s", c.Properties, cleanup.AzureTaskVariable)
+			}
+			taskVars[cleanup.AzureTaskVariableEnv] = c.Message
 		case "task.uploadsummary":
 			summary := readText(t, c.Message)
 			for _, v := range []string{nasty, testPAT, "AB%CD"} {
@@ -141,7 +150,10 @@ func TestAzureCommandsThroughTaskLib(t *testing.T) {
 	if c := vars["KEY"]; c.Properties["issecret"] == "true" || readText(t, c.Message) != pem {
 		t.Errorf("KEY: want a plain variable naming a file that holds the key, got %+v", c)
 	}
-	if _, _, code := runInProcess(t, fakeEnv{"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": temp}, "cleanup"); code != 0 {
-		t.Errorf("cleanup failed")
+	if out, _, code := runInProcess(t, taskVars, "cleanup"); code != 0 || out != "" {
+		t.Errorf("cleanup failed: %q", out)
+	}
+	if entries, _ := os.ReadDir(temp); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/frontdoor"
+	"github.com/patinject/patinject/msgsafe/msgfilter"
 
 	"github.com/patinject/patinject/internal/testpeer"
 )
@@ -35,11 +36,10 @@ func runInProcess(t *testing.T, env fakeEnv, args ...string) (string, string, in
 			}
 			return kv
 		},
+		Msgs: &msgfilter.Filter{},
 	}}
 	err := a.cli().RunContext(context.Background(), append([]string{"patinject"}, args...))
-	if err != nil && err.Error() != "" {
-		fmt.Fprintf(&errb, "patinject: %s\n", frontdoor.OneLine(err.Error()))
-	}
+	a.printError(err)
 	return out.String(), errb.String(), exitCode(err)
 }
 
@@ -157,12 +157,12 @@ func TestInjectGitHubThenCleanup(t *testing.T) {
 	}
 	raw := readText(t, statePath)
 	noSecret(t, "state file", raw)
-	st, err := frontdoor.ReadState(statePath)
-	if err != nil || st == nil || st.Platform != "github" {
-		t.Fatalf("state: %+v, %v", st, err)
+	platform, actions := stateRecords(t, statePath)
+	if platform != "github" {
+		t.Fatalf("state: platform %q", platform)
 	}
 	var dir string
-	for _, a := range st.Actions {
+	for _, a := range actions {
 		if a.Kind == "dir" {
 			dir = a.ID
 		}
@@ -183,7 +183,8 @@ func TestInjectGitHubThenCleanup(t *testing.T) {
 	})
 
 	// The post step: cleanup finds the state through STATE_state, removes everything.
-	post := fakeEnv{"GITHUB_ACTIONS": "true", "RUNNER_TEMP": temp, "STATE_state": statePath, "HOME": env["HOME"]}
+	post := fakeEnv{"GITHUB_ACTIONS": "true", "RUNNER_TEMP": temp, "STATE_state": statePath, "HOME": env["HOME"],
+		cleanup.GitHubStateEnv: saved[cleanup.GitHubStateName]}
 	stdout, stderr, code = runInProcess(t, post, "cleanup")
 	if code != 0 || stdout != "" || stderr != "" {
 		t.Fatalf("cleanup: exit %d, stdout %q, stderr %q", code, stdout, stderr)
@@ -260,19 +261,30 @@ func TestInjectResolveFailureLeavesNothing(t *testing.T) {
 	assertNothingLeft(t, env, temp)
 }
 
+// Two inject steps of a job add a record each to one state, each sealed with its own key; the
+// post steps run last first, and each undoes its own step's record.
 func TestInjectAddsToAnEarlierState(t *testing.T) {
 	env, temp := githubEnv(t)
+	var keys []string
 	for range 2 {
+		os.WriteFile(env["GITHUB_STATE"], nil, 0o600) // each step has its own GITHUB_STATE
 		if _, stderr, code := runInProcess(t, env, "inject", "--secret", "ADO_PAT=env:CI_PAT"); code != 0 {
 			t.Fatalf("inject: %s", stderr)
 		}
+		keys = append(keys, parseEnvFile(t, readText(t, env["GITHUB_STATE"]))[cleanup.GitHubStateName])
 	}
-	st, err := frontdoor.ReadState(filepath.Join(temp, frontdoor.StateFileName))
-	if err != nil || st == nil || len(st.Actions) != 2 {
-		t.Fatalf("state after two injects: %+v, %v (want two actions)", st, err)
+	st, err := cleanup.ReadState(filepath.Join(temp, frontdoor.StateFileName))
+	if err != nil || st.Len() != 2 || keys[0] == keys[1] {
+		t.Fatalf("state after two injects: %d records, %v (want two, with two keys)", st.Len(), err)
 	}
-	if _, stderr, code := runInProcess(t, env, "cleanup"); code != 0 || stderr != "" {
-		t.Fatalf("cleanup: %d %s", code, stderr)
+	for i := 1; i >= 0; i-- {
+		post := fakeEnv{"GITHUB_ACTIONS": "true", "RUNNER_TEMP": temp, "HOME": env["HOME"], cleanup.GitHubStateEnv: keys[i]}
+		if _, stderr, code := runInProcess(t, post, "cleanup"); code != 0 || stderr != "" {
+			t.Fatalf("cleanup %d: %d %s", i, code, stderr)
+		}
+		if entries, _ := os.ReadDir(temp); i == 1 && len(entries) != 2 {
+			t.Errorf("after the post step of the second inject: %v, want the state and the first private directory", entries)
+		}
 	}
 	if entries, _ := os.ReadDir(temp); len(entries) != 0 {
 		t.Errorf("left behind: %v", entries)
@@ -309,6 +321,8 @@ func TestInjectAzure(t *testing.T) {
 			}
 			vars[props["variable"]] = data
 			secretVars[props["variable"]] = props["issecret"] == "true"
+		case strings.HasPrefix(l, "##vso[task.settaskvariable variable="+cleanup.AzureTaskVariable+";issecret=true;]"):
+			vars["--state-key"] = strings.TrimPrefix(l, "##vso[task.settaskvariable variable="+cleanup.AzureTaskVariable+";issecret=true;]")
 		case strings.HasPrefix(l, "##vso[task.uploadsummary]"):
 			summary := readText(t, strings.TrimPrefix(l, "##vso[task.uploadsummary]"))
 			if !strings.Contains(summary, "ADO\\_PAT") {
@@ -332,7 +346,7 @@ func TestInjectAzure(t *testing.T) {
 		t.Errorf("no state output")
 	}
 	// cleanup through the platform default path.
-	if out, errs, code := runInProcess(t, fakeEnv{"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": temp}, "cleanup"); code != 0 || out != "" || errs != "" {
+	if out, errs, code := runInProcess(t, fakeEnv{"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": temp, cleanup.AzureTaskVariableEnv: vars["--state-key"]}, "cleanup"); code != 0 || out != "" || errs != "" {
 		t.Fatalf("cleanup: %d %q %q", code, out, errs)
 	}
 	if entries, _ := os.ReadDir(temp); len(entries) != 0 {
@@ -374,8 +388,10 @@ func TestInjectAzureRefusesMultilineSecret(t *testing.T) {
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("%s: mode %o", path, fi.Mode().Perm())
 	}
-	if _, _, code := runInProcess(t, fakeEnv{"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": temp}, "cleanup"); code != 0 {
-		t.Fatal("cleanup failed")
+	_, key, _ := strings.Cut(stdout, "##vso[task.settaskvariable variable="+cleanup.AzureTaskVariable+";issecret=true;]")
+	key, _, _ = strings.Cut(key, "\n")
+	if out, errs, code := runInProcess(t, fakeEnv{"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": temp, cleanup.AzureTaskVariableEnv: key}, "cleanup"); code != 0 || out != "" {
+		t.Fatalf("cleanup failed: %q %q", out, errs)
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("%s still there after cleanup", path)
@@ -467,13 +483,19 @@ func TestCleanupWarnsAndStrict(t *testing.T) {
 			leftover := filepath.Join(t.TempDir(), "leftover")
 			os.WriteFile(leftover, []byte("x"), 0o600)
 			// A kind this patinject cannot undo, with a label a server could have written.
-			err := frontdoor.WriteState(path, &frontdoor.State{Platform: "github", Actions: []cleanup.Action{
-				{Kind: "file", ID: leftover},
+			st, key := &cleanup.State{}, mustGet(cleanup.NewKey())
+			err := st.Seal(key, cleanup.Record{Platform: "github", Actions: []cleanup.Action{
+				{Kind: "file", ID: leftover, Params: map[string]string{cleanup.ParamSHA256: cleanup.SHA256([]byte("x"))}},
 				{Kind: "mystery", ID: "id-1", Label: "x\n::set-env name=A::b ##vso[task.setvariable variable=PATH]y", Manual: "mystery revoke id-1"},
 			}})
-			if err != nil {
+			if err != nil || cleanup.WriteState(path, st) != nil {
 				t.Fatal(err)
 			}
+			// The key, through the channel of each platform.
+			tt.env[cleanup.GitHubStateEnv] = key.Hex()
+			tt.env[cleanup.AzureTaskVariableEnv] = key.Hex()
+			tt.env["XDG_STATE_HOME"] = t.TempDir()
+			mustGet(cleanup.WriteLocalKey(filepath.Join(tt.env["XDG_STATE_HOME"], "patinject", "keys"), key))
 			args := []string{"cleanup", "--state", path}
 			if tt.strict {
 				args = append(args, "--strict-cleanup")
@@ -500,10 +522,14 @@ func TestCleanupWarnsAndStrict(t *testing.T) {
 			if _, err := os.Stat(leftover); !os.IsNotExist(err) {
 				t.Errorf("the file was not removed")
 			}
-			// What failed stays recorded for a retry; what was done does not.
-			st, err := frontdoor.ReadState(path)
-			if err != nil || st == nil || len(st.Actions) != 1 || st.Actions[0].Kind != "mystery" {
-				t.Errorf("state after a partial cleanup: %+v %v", st, err)
+			// What failed stays recorded (sealed again) for a retry; what was done does not.
+			left, err := cleanup.ReadState(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, found, err := left.Open(key)
+			if err != nil || !found || len(rec.Actions) != 1 || rec.Actions[0].Kind != "mystery" {
+				t.Errorf("state after a partial cleanup: %+v %v %v", rec, found, err)
 			}
 		})
 	}
@@ -572,11 +598,17 @@ func envKeys(m map[string]string) []string {
 
 func TestStateRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "state.json")
-	in := &frontdoor.State{Platform: "azure", Actions: []cleanup.Action{{Kind: "ado-pat", ID: "a1", Label: "PAT x", Params: map[string]string{"org": "contoso"}, Manual: "az devops ..."}}}
-	if err := frontdoor.WriteState(path, in); err != nil {
+	key := mustGet(cleanup.NewKey())
+	in := cleanup.Record{Platform: "azure", Actions: []cleanup.Action{{Kind: "ado-pat", ID: "a1", Label: "PAT x", Params: map[string]string{"org": "contoso"}, Manual: "az devops ..."}}}
+	st := &cleanup.State{}
+	if err := st.Seal(key, in); err != nil || cleanup.WriteState(path, st) != nil {
 		t.Fatal(err)
 	}
-	out, err := frontdoor.ReadState(path)
+	back, err := cleanup.ReadState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := back.Open(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -585,7 +617,7 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Errorf("round trip: got %s, want %s", b, a)
 	}
 	os.WriteFile(path, []byte(`{"version": 99, "actions": []}`), 0o600)
-	if _, err := frontdoor.ReadState(path); err == nil || !strings.Contains(err.Error(), "version 99") {
+	if _, err := cleanup.ReadState(path); err == nil || !strings.Contains(err.Error(), "version 99") {
 		t.Errorf("future version: %v", err)
 	}
 }

@@ -12,14 +12,16 @@ import (
 // does not have reads as empty.
 func optionsFrom(c *cli.Context) *frontdoor.Options {
 	o := &frontdoor.Options{
-		Token:     c.String("token"),
-		Username:  c.String("username"),
-		Secrets:   c.StringSlice("secret"),
-		EnvFiles:  c.StringSlice("env-file"),
-		NotSecret: c.StringSlice("not-secret"),
-		Tools:     map[string][]string{},
-		Source:    map[string]string{},
-		Strict:    c.Bool("strict-cleanup"),
+		Token:         c.String("token"),
+		Username:      c.String("username"),
+		Secrets:       c.StringSlice("secret"),
+		EnvFiles:      c.StringSlice("env-file"),
+		NotSecret:     c.StringSlice("not-secret"),
+		AllowNames:    c.StringSlice("allow-name"),
+		ReservedNames: flagEnvNames(),
+		Tools:         map[string][]string{},
+		Source:        map[string]string{},
+		Strict:        c.Bool("strict-cleanup"),
 
 		KeepCredentialEnv: c.Bool("keep-credential-env"),
 		NoOrphanSweep:     c.Bool("no-orphan-sweep"),
@@ -44,4 +46,16 @@ func optionsFrom(c *cli.Context) *frontdoor.Options {
 		}
 	}
 	return o
+}
+
+// flagEnvNames are the PATINJECT_* variables that patinject's flags read: a secret under one of
+// those names would steer a later patinject (its --ado-url, its --git prefixes).
+func flagEnvNames() []string {
+	var names []string
+	for _, f := range append(resolveFlags(), flagsOf(injectSpecs...)...) {
+		for _, n := range f.Names() {
+			names = append(names, envOf(n)...)
+		}
+	}
+	return names
 }

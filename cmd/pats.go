@@ -108,7 +108,7 @@ func (a *app) patsList(c *cli.Context) error {
 			continue
 		}
 		n++
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", p.AuthorizationID, p.ValidTo.UTC().Format(time.RFC3339), p.Scope, frontdoor.OneLine(p.DisplayName))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", frontdoor.OneLine(p.AuthorizationID), p.ValidTo.UTC().Format(time.RFC3339), frontdoor.OneLine(p.Scope), frontdoor.OneLine(p.DisplayName))
 	}
 	if n == 0 {
 		fmt.Fprintf(a.p.Stderr, "patinject: no %s PATs in %s\n", filter, org)
@@ -132,7 +132,7 @@ func (a *app) patsGet(c *cli.Context) error {
 		targets = strings.Join(p.TargetAccounts, ", ")
 	}
 	fmt.Fprintf(a.p.Stdout, "authorization id: %s\nname: %s\nscope: %s\nvalid from: %s\nvalid to: %s\norganisations: %s\n",
-		p.AuthorizationID, frontdoor.OneLine(p.DisplayName), p.Scope,
+		frontdoor.OneLine(p.AuthorizationID), frontdoor.OneLine(p.DisplayName), frontdoor.OneLine(p.Scope),
 		p.ValidFrom.UTC().Format(time.RFC3339), p.ValidTo.UTC().Format(time.RFC3339), targets)
 	return nil
 }

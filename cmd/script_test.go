@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +77,44 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			time.Sleep(50 * time.Millisecond)
 		}
 		ts.Fatalf("%s did not appear within 30s", args[0])
+	},
+	// poststate FILE: what the GitHub runner does for a post step: each NAME of the GITHUB_STATE
+	// FILE (NAME<<DELIM blocks) becomes the variable STATE_NAME.
+	"poststate": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: poststate FILE")
+		}
+		lines := strings.Split(ts.ReadFile(args[0]), "\n")
+		for i := 0; i < len(lines); i++ {
+			name, delim, ok := strings.Cut(lines[i], "<<")
+			if !ok {
+				continue
+			}
+			var val []string
+			for i++; i < len(lines) && lines[i] != delim; i++ {
+				val = append(val, lines[i])
+			}
+			ts.Setenv("STATE_"+name, strings.Join(val, "\n"))
+		}
+	},
+	// postjob: what the Azure Pipelines agent does for a task's post-job step: each
+	// ##vso[task.settaskvariable variable=NAME;...]VALUE in the last command's stdout becomes the
+	// variable VSTS_TASKVARIABLE_NAME.
+	"postjob": func(ts *testscript.TestScript, neg bool, args []string) {
+		n := 0
+		for _, l := range strings.Split(ts.ReadFile("stdout"), "\n") {
+			rest, ok := strings.CutPrefix(l, "##vso[task.settaskvariable variable=")
+			if !ok {
+				continue
+			}
+			head, value, _ := strings.Cut(rest, "]")
+			name, _, _ := strings.Cut(head, ";")
+			ts.Setenv("VSTS_TASKVARIABLE_"+strings.ToUpper(name), value)
+			n++
+		}
+		if n == 0 && !neg {
+			ts.Fatalf("postjob: no task variable in stdout")
+		}
 	},
 	// fileperm MODE FILE: FILE has exactly the permission bits MODE (octal).
 	"fileperm": func(ts *testscript.TestScript, neg bool, args []string) {

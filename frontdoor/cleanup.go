@@ -18,11 +18,17 @@ type CleanupOptions struct {
 	Platform string // how to report warnings: auto, github, azure, gitlab or local
 	State    string // the state file inject wrote; "" finds it as inject did
 	Orphans  bool   // take back what a patinject that died left in its journal
+	// TrustUnverified acts on records whose key is missing or whose seal does not verify
+	// (--trust-unverified-state); the endpoint and removal rules still hold.
+	TrustUnverified bool
 }
 
-// Cleanup revokes what `inject` minted and removes what it wrote, as its state file lists. It is
-// idempotent and quiet when there is nothing to do; what fails is a warning that names it and
-// how to undo it by hand, and stays in the state so that running cleanup again retries it.
+// Cleanup revokes what `inject` minted and removes what it wrote, as its state file lists. It
+// acts only on the record sealed with the key that inject handed to this cleanup (see
+// cleanup.Opener), sends credentials only where its own flags, environment or defaults say, and
+// removes only patinject's own files (cleanup.Places). It is idempotent and quiet when there is
+// nothing to do; what fails is a warning that names it and how to undo it by hand, and stays in
+// the state, sealed again, so that running cleanup again retries it.
 func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) error {
 	env, err := p.ciContext(ctx)
 	if err != nil {
@@ -39,9 +45,10 @@ func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) er
 	if err != nil {
 		return err
 	}
-	st, err := ReadState(path)
+	// Like a failed revocation, a state that cannot be trusted is reported where people look,
+	// fatal only when asked.
+	st, err := cleanup.ReadState(path)
 	if err != nil {
-		// Like a failed revocation: reported where people look, fatal only when asked.
 		p.platformWarn(pl, err.Error())
 		return strictly(o)
 	}
@@ -53,27 +60,67 @@ func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) er
 			return strictly(o)
 		}
 	}
-	if st == nil || len(st.Actions) == 0 {
+	if st.Len() == 0 {
 		log.Debug("nothing to clean up", "state", path)
 		if st != nil {
 			return removeIfExists(path)
 		}
 		return nil
 	}
-	failed, revoked := p.undoAll(ctx, o, pl, st.Actions)
-	p.cleanupSummary(pl, env, revoked, failed)
-	if len(failed) > 0 {
-		// What could not be undone stays recorded, so that running cleanup again retries it.
-		if err := WriteState(path, &State{Platform: st.Platform, Actions: failed}); err != nil {
-			p.platformWarn(pl, err.Error())
-		}
-		fmt.Fprintf(p.Stderr, "patinject: cleanup: %d of %d could not be undone (see the warnings above)\n", len(failed), len(st.Actions))
+	opener := cleanup.Opener{Platform: string(pl), Lookup: p.Lookup, TrustUnverified: co.TrustUnverified}
+	opened, warnings, err := opener.Open(st, path)
+	for _, w := range warnings {
+		p.platformWarn(pl, w)
+	}
+	if err != nil {
+		p.platformWarn(pl, err.Error())
 		return strictly(o)
 	}
-	if err := removeIfExists(path); err != nil {
+	if len(opened) == 0 {
+		log.Debug("nothing of this inject's left to clean up", "state", path, "records", st.Len())
+		return nil
+	}
+	places := cleanup.Places{TempDirs: []string{env.RunnerTemp, env.AgentTemp, os.TempDir()}}
+	total, failedCount := 0, 0
+	var allFailed []cleanup.Action
+	var allRevoked []string
+	for _, rec := range opened {
+		failed, revoked := p.undoAll(ctx, o, pl, places, rec.Record.Actions)
+		total += len(rec.Record.Actions)
+		failedCount += len(failed)
+		allFailed = append(allFailed, failed...)
+		allRevoked = append(allRevoked, revoked...)
+		switch {
+		case len(failed) == 0:
+			st.Remove(rec.KeyID)
+			if pl == cienv.None {
+				if dir, err := cleanup.LocalKeyDir(p.Lookup); err == nil {
+					if err := cleanup.RemoveLocalKey(dir, rec.KeyID); err != nil {
+						p.platformWarn(pl, fmt.Sprintf("removing the state key: %v", err))
+					}
+				}
+			}
+		case rec.Verified:
+			next := rec.Record
+			next.Actions = failed
+			if err := st.Seal(rec.Key, next); err != nil {
+				p.platformWarn(pl, err.Error())
+			}
+		}
+	}
+	p.cleanupSummary(pl, env, allRevoked, allFailed)
+	if st.Len() > 0 {
+		if err := cleanup.WriteState(path, st); err != nil {
+			p.platformWarn(pl, err.Error())
+		}
+	} else if err := removeIfExists(path); err != nil {
 		p.platformWarn(pl, fmt.Sprintf("removing the state file: %v", err))
 	}
-	log.Debug("cleaned up", "undone", len(st.Actions), "state", path)
+	log.Debug("cleaned up", "undone", total-failedCount, "failed", failedCount, "state", path)
+	if failedCount > 0 {
+		fmt.Fprintf(p.Stderr, "patinject: cleanup: %d of %d could not be undone (see the warnings above)\n", failedCount, total)
+		return strictly(o)
+	}
 	return nil
 }
 
@@ -121,7 +168,7 @@ func (p *Process) statePath(flag string, pl cienv.Platform, env cienv.Context) (
 
 // undoAll undoes the actions, last first, and returns those that failed and the lines that
 // said what was revoked.
-func (p *Process) undoAll(ctx context.Context, o *Options, pl cienv.Platform, actions []cleanup.Action) (failed []cleanup.Action, revoked []string) {
+func (p *Process) undoAll(ctx context.Context, o *Options, pl cienv.Platform, places cleanup.Places, actions []cleanup.Action) (failed []cleanup.Action, revoked []string) {
 	log := p.Logger(o.Debug)
 	env := p.sourceEnv(o, nil, log)
 	say := env.Progress
@@ -132,8 +179,10 @@ func (p *Process) undoAll(ctx context.Context, o *Options, pl cienv.Platform, ac
 		say(msg)
 	}
 	undoers := p.sources().Undoers(env)
-	undoers["dir"] = removeAction
-	undoers["file"] = removeAction
+	// Files and directories are removed only when they are patinject's own, checked on disk.
+	remove := func(_ context.Context, act cleanup.Action) error { return places.Remove(act) }
+	undoers["dir"] = remove
+	undoers["file"] = remove
 	reg := &cleanup.Registry{}
 	for _, act := range actions {
 		undo, ok := undoers[act.Kind]
@@ -201,10 +250,6 @@ func appendFile(path, s string) error {
 	return err
 }
 
-func removeAction(_ context.Context, act cleanup.Action) error {
-	return removeAll(act.ID)
-}
-
 func manualHint(act cleanup.Action) string {
 	if act.Manual != "" {
 		return ": " + act.Manual
@@ -216,7 +261,7 @@ func manualHint(act cleanup.Action) string {
 // Azure Pipelines, a plain line elsewhere. The text goes out escaped, so that a server's words in
 // it cannot become commands.
 func (p *Process) platformWarn(pl cienv.Platform, msg string) {
-	msg = OneLine(msg)
+	msg = p.Line(msg)
 	switch pl {
 	case cienv.GitHub:
 		fmt.Fprintln(p.Stdout, inject.GitHubCommand("warning", [][2]string{{"title", "patinject cleanup"}}, msg))

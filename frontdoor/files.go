@@ -85,6 +85,3 @@ func removeIfExists(path string) error {
 	}
 	return nil
 }
-
-// removeAll removes what a cleanup action names.
-func removeAll(path string) error { return os.RemoveAll(path) }

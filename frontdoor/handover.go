@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/patinject/patinject/cienv"
+	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/inject"
 	"github.com/patinject/patinject/secret"
 )
@@ -165,7 +166,16 @@ func (p *Process) emit(t *target, h inject.Handover, u *undo) error {
 			az.SummaryFile = t.summary
 			u.add(func() { os.Remove(t.summary) })
 		}
-		return az.Emit(h)
+		if err := az.Emit(h); err != nil {
+			return err
+		}
+		// The key that seals this inject's record, as a secret task variable: the agent gives it
+		// to this task's post-job step only (VSTS_TASKVARIABLE_PATINJECT_STATE_KEY).
+		cmd := inject.AzureCommand("task.settaskvariable", [][2]string{{"variable", cleanup.AzureTaskVariable}, {"issecret", "true"}}, t.key.Hex())
+		if _, err := fmt.Fprintln(p.Stdout, cmd); err != nil {
+			return fmt.Errorf("handing the state key to the post-job step: %w", err)
+		}
+		return nil
 	case cienv.None:
 		b, err := inject.Dotenv(h.Vars)
 		if err != nil {
@@ -174,6 +184,7 @@ func (p *Process) emit(t *target, h inject.Handover, u *undo) error {
 		if err := writeFile(t.dotenv, b); err != nil {
 			return fmt.Errorf("--dotenv %s: %w", t.dotenv, err)
 		}
+		t.dotenvSum = cleanup.SHA256(b)
 		u.add(func() { os.Remove(t.dotenv) })
 		return nil
 	}
@@ -205,15 +216,20 @@ func (p *Process) emitGitHub(t *target, h inject.Handover, u *undo) error {
 		return err
 	}
 	if t.env.GitHubState == "" {
+		p.Warnf("GITHUB_STATE is not set, so no post step can get the key that seals the cleanup state; patinject cleanup will refuse it unless given --trust-unverified-state")
 		return nil
 	}
-	// The post step of this action finds the state as STATE_state.
-	entry, err := inject.GitHubFileEntry("state", t.statePath, nil)
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(files[t.env.GitHubState], entry); err != nil {
-		return fmt.Errorf("writing GITHUB_STATE: %w", err)
+	// The post step of this action finds the state as STATE_state, and the key that seals this
+	// inject's record as STATE_statekey: the runner gives the saved state to the post step of
+	// the same action only, after the job's environment.
+	for _, kv := range [][2]string{{"state", t.statePath}, {cleanup.GitHubStateName, t.key.Hex()}} {
+		entry, err := inject.GitHubFileEntry(kv[0], kv[1], nil)
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(files[t.env.GitHubState], entry); err != nil {
+			return fmt.Errorf("writing GITHUB_STATE: %w", err)
+		}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/sethvargo/go-envconfig"
 
@@ -31,7 +32,10 @@ type target struct {
 	statePath string
 	dotenv    string
 	asFile    []string
-	summary   string // Azure: the summary file attached to the run
+	summary   string      // Azure: the summary file attached to the run
+	key       cleanup.Key // seals this inject's record in the state; handed to its own cleanup
+	dotenvSum string      // the SHA-256 of the dotenv file written, for cleanup to check
+	record    cleanup.Record
 }
 
 // Inject resolves the secrets and hands them to the later steps of the CI job, recording what
@@ -47,8 +51,11 @@ func (p *Process) Inject(ctx context.Context, o *Options, io InjectOptions) (err
 	}
 	// A state left by an earlier inject of this job is read before anything is minted: one that
 	// cannot be read stops here, with nothing to take back.
-	prev, err := ReadState(t.statePath)
+	prev, err := cleanup.ReadState(t.statePath)
 	if err != nil {
+		return err
+	}
+	if t.key, err = cleanup.NewKey(); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -78,6 +85,18 @@ func (p *Process) Inject(ctx context.Context, o *Options, io InjectOptions) (err
 	}
 	if err := p.emit(t, h, u); err != nil {
 		return err
+	}
+	if t.dotenvSum != "" {
+		// The dotenv file is at a path the user chose: cleanup removes it only if it is still
+		// what was written.
+		for i := range t.record.Actions {
+			if act := &t.record.Actions[i]; act.Kind == "file" && act.ID == t.dotenv {
+				act.Params = map[string]string{cleanup.ParamSHA256: t.dotenvSum}
+			}
+		}
+		if err := s.saveState(t, prev); err != nil {
+			return err
+		}
 	}
 	u.done = true
 	// The state file now records all of it, for the post step: the journal's part is done.
@@ -133,26 +152,45 @@ func (s *session) prepare(t *target) (string, error) {
 }
 
 // record writes what to undo as soon as all of it exists (what is written from here on goes
-// into the private directory, already in the record), before anything points at it.
-func (s *session) record(t *target, prev *State, u *undo) error {
-	st := &State{Platform: string(t.platform)}
-	if prev != nil {
-		st.Actions = prev.Actions
-	}
-	st.Actions = append(st.Actions, s.reg.Actions()...)
-	if err := WriteState(t.statePath, st); err != nil {
+// into the private directory, already in the record), before anything points at it. This
+// inject's record is sealed with its own key (cleanup/state.go); the records of earlier injects
+// stay as they are, for the cleanups that hold their keys.
+func (s *session) record(t *target, prev *cleanup.State, u *undo) error {
+	t.record = cleanup.Record{Platform: string(t.platform), Created: time.Now().UTC(), Actions: s.reg.Actions()}
+	if err := s.saveState(t, prev); err != nil {
 		return err
 	}
 	u.add(func() {
 		if prev != nil {
-			if werr := WriteState(t.statePath, prev); werr != nil {
+			if werr := cleanup.WriteState(t.statePath, prev); werr != nil {
 				s.p.Warnf("restoring the state file: %v", werr)
 			}
 			return
 		}
 		os.Remove(t.statePath)
 	})
+	if t.platform == cienv.None {
+		// Locally the key lives in a 0600 file in the user's state directory.
+		keyDir, err := cleanup.LocalKeyDir(s.p.Lookup)
+		if err != nil {
+			return err
+		}
+		keyPath, err := cleanup.WriteLocalKey(keyDir, t.key)
+		if err != nil {
+			return err
+		}
+		u.add(func() { os.Remove(keyPath) })
+	}
 	return nil
+}
+
+// saveState writes the earlier records and this inject's, sealed.
+func (s *session) saveState(t *target, prev *cleanup.State) error {
+	st := prev.Clone()
+	if err := st.Seal(t.key, t.record); err != nil {
+		return err
+	}
+	return cleanup.WriteState(t.statePath, st)
 }
 
 // plan builds the tools' plan, writes its files and turns it into the handover.
@@ -177,7 +215,7 @@ func (s *session) report(t *target, h inject.Handover) {
 	for _, r := range h.Summary {
 		s.log.Debug("handed on", "what", r.What, "how", r.How, "detail", r.Detail)
 	}
-	fmt.Fprintf(s.p.Stderr, "patinject: handed on %s; cleanup state in %s\n", countOf(len(h.Vars), "variable"), t.statePath)
+	fmt.Fprintf(s.p.Stderr, "patinject: %s\n", s.p.Line(fmt.Sprintf("handed on %s; cleanup state in %s", countOf(len(h.Vars), "variable"), t.statePath)))
 	if t.platform != cienv.Azure {
 		return
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/joho/godotenv"
 
+	"github.com/patinject/patinject/envpolicy"
 	"github.com/patinject/patinject/inject"
 	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
@@ -27,6 +28,11 @@ type Options struct {
 	Secrets   []string            // NAME=REF
 	EnvFiles  []string
 	NotSecret []string
+	// AllowNames are names allowed although they take over later steps (--allow-name).
+	AllowNames []string
+	// ReservedNames are further names refused: the PATINJECT_* variables patinject's own flags
+	// read (cmd fills them in).
+	ReservedNames []string
 	// Source holds the source flags (resolve.Flag), by name; a bool flag is "true" or "".
 	Source map[string]string
 
@@ -60,6 +66,9 @@ func (o *Options) Validate() error {
 		if err := inject.CheckEnvName("--secret", name); err != nil {
 			return err
 		}
+		if err := o.namePolicy().Check("--secret", name); err != nil {
+			return err
+		}
 	}
 	for _, n := range o.NotSecret {
 		if err := inject.CheckEnvName("--not-secret", n); err != nil {
@@ -74,7 +83,37 @@ func (o *Options) Validate() error {
 	default:
 		return fmt.Errorf("--vault-auth %s: unknown method (want token, approle, jwt or kubernetes)", o.Source["vault-auth"])
 	}
-	return inject.CheckTools(o.Tools)
+	if err := inject.CheckTools(o.Tools); err != nil {
+		return err
+	}
+	for _, t := range inject.Tools() {
+		if t.SetsVars {
+			if err := o.namePolicy().CheckAll("--"+t.Flag, o.Tools[t.Flag]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// namePolicy refuses the names that would take over later programs (envpolicy), but those
+// allowed with --allow-name.
+func (o *Options) namePolicy() envpolicy.Policy {
+	return envpolicy.Policy{Allow: o.AllowNames, Reserved: o.ReservedNames}
+}
+
+// valueWarnings are the warnings for secret values that redaction will make a mess of.
+func valueWarnings(secrets []secret.Secret) []string {
+	var out []string
+	for _, s := range secrets {
+		if s.Public {
+			continue
+		}
+		if w := envpolicy.ValueWarning(s.Name, s.Value.Reveal()); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // HasTools reports whether any tool is given a value.
@@ -106,7 +145,7 @@ func (o *Options) requests(known func(string) bool) (reqs []resolve.Request, tok
 		reqs = append(reqs, q)
 	}
 	for _, path := range o.EnvFiles {
-		qs, err := envFileRequests(path, known)
+		qs, err := envFileRequests(path, known, o.namePolicy())
 		if err != nil {
 			return nil, nil, err
 		}
@@ -134,7 +173,7 @@ func (o *Options) requests(known func(string) bool) (reqs []resolve.Request, tok
 
 // envFileRequests reads one dotenv file: a value of a known scheme is a reference, anything
 // else a literal.
-func envFileRequests(path string, known func(string) bool) ([]resolve.Request, error) {
+func envFileRequests(path string, known func(string) bool, policy envpolicy.Policy) ([]resolve.Request, error) {
 	vars, err := readEnvFile(path)
 	if err != nil {
 		return nil, err
@@ -149,6 +188,9 @@ func envFileRequests(path string, known func(string) bool) ([]resolve.Request, e
 	for _, name := range names {
 		v := vars[name]
 		if err := inject.CheckEnvName(from+":", name); err != nil {
+			return nil, err
+		}
+		if err := policy.Check(from+":", name); err != nil {
 			return nil, err
 		}
 		if !known(v) {

@@ -12,7 +12,9 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/patinject/patinject/msgsafe/msgfilter"
 	"github.com/patinject/patinject/resolve"
+	"github.com/patinject/patinject/secret"
 	"github.com/patinject/patinject/source"
 )
 
@@ -26,6 +28,10 @@ type Process struct {
 	Version        string
 	// Sources is the source registry; nil means source.Registry().
 	Sources resolve.Registry
+	// Msgs filters every message patinject prints about itself (issue 9, item 5): each secret
+	// and source credential is added the moment it is known. nil filters control characters
+	// and CI logging commands only.
+	Msgs *msgfilter.Filter
 }
 
 // ExitError ends a command with Code. An empty Msg prints nothing.
@@ -67,7 +73,7 @@ func (p *Process) Logger(debug bool) *slog.Logger {
 			}
 			// A label or message from a server could hold a CI logging command: defuse it.
 			if k := at.Value.Kind(); k == slog.KindString || k == slog.KindAny {
-				at.Value = slog.StringValue(OneLine(at.Value.String()))
+				at.Value = slog.StringValue(p.Line(at.Value.String()))
 			}
 			return at
 		},
@@ -85,17 +91,27 @@ func (p *Process) ciDebug() bool {
 
 // Warnf prints a warning line for people.
 func (p *Process) Warnf(format string, args ...any) {
-	fmt.Fprintf(p.Stderr, "patinject: warning: %s\n", OneLine(fmt.Sprintf(format, args...)))
+	fmt.Fprintf(p.Stderr, "patinject: warning: %s\n", p.Line(fmt.Sprintf(format, args...)))
 }
 
-// OneLine keeps a message to one line and defuses CI logging commands that a server's text
-// could smuggle into it (GitHub "::" at a line start, Azure Pipelines "##vso[" anywhere).
-func OneLine(s string) string {
-	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	s = strings.ReplaceAll(s, "##vso[", "##vso␣[")
-	s = strings.ReplaceAll(s, "##[", "##␣[")
-	return s
+// Line is a message made fit to print: one line, every known secret and source credential
+// redacted, control characters escaped, CI logging commands defused (msgfilter).
+func (p *Process) Line(s string) string { return p.Msgs.Line(s) }
+
+// knowSecrets adds values to the filter of patinject's own messages.
+func (p *Process) knowSecrets(values ...secret.Value) {
+	if p.Msgs == nil {
+		return
+	}
+	for _, v := range values {
+		p.Msgs.Add(v.Reveal())
+	}
 }
+
+// OneLine keeps a message to one line, escapes control characters and defuses CI logging
+// commands that a server's text could smuggle into it (GitHub "::" at a line start, Azure
+// Pipelines "##vso[" anywhere). It knows no secret: Process.Line does.
+func OneLine(s string) string { return (*msgfilter.Filter)(nil).Line(s) }
 
 func countOf(n int, what string) string {
 	if n == 1 {

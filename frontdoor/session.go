@@ -42,14 +42,15 @@ func (p *Process) newSession(ctx context.Context, o *Options, reg *cleanup.Regis
 
 func (p *Process) sourceEnv(o *Options, reg *cleanup.Registry, log *slog.Logger) resolve.Env {
 	return resolve.Env{
-		Lookup:    p.Lookup,
-		Environ:   p.Environ,
-		String:    func(name string) string { return o.Source[name] },
-		Bool:      func(name string) bool { return o.Source[name] == "true" },
-		Registry:  reg,
-		Log:       log,
-		UserAgent: "patinject/" + p.Version,
-		Progress:  func(msg string) { fmt.Fprintf(p.Stderr, "patinject: %s\n", OneLine(msg)) },
+		Lookup:       p.Lookup,
+		Environ:      p.Environ,
+		String:       func(name string) string { return o.Source[name] },
+		Bool:         func(name string) bool { return o.Source[name] == "true" },
+		Registry:     reg,
+		Log:          log,
+		UserAgent:    "patinject/" + p.Version,
+		Progress:     func(msg string) { fmt.Fprintf(p.Stderr, "patinject: %s\n", p.Line(msg)) },
+		OnCredential: func(v secret.Value) { p.knowSecrets(v) },
 	}
 }
 
@@ -73,7 +74,7 @@ func (s *session) resolve(ctx context.Context) (resolved, error) {
 			return resolved{}, err
 		}
 		if note != "" {
-			fmt.Fprintf(s.p.Stderr, "patinject: %s\n", OneLine(note))
+			fmt.Fprintf(s.p.Stderr, "patinject: %s\n", s.p.Line(note))
 		}
 	}
 	all := reqs
@@ -92,9 +93,23 @@ func (s *session) resolve(ctx context.Context) (resolved, error) {
 	}
 	r.secrets = got
 	for _, sec := range r.secrets {
+		if !sec.Public {
+			s.p.knowSecrets(sec.Value)
+		}
+	}
+	if r.token != nil {
+		s.p.knowSecrets(r.token.Value)
+	}
+	for _, sec := range r.secrets {
 		s.log.Debug("injecting", "name", sec.Name, "from", sec.Origin, "secret", !sec.Public)
 	}
-	return r, checkLengths(r.secrets, r.token)
+	if err := checkLengths(r.secrets, r.token); err != nil {
+		return r, err
+	}
+	for _, w := range valueWarnings(r.secrets) {
+		s.p.Warnf("%s", w)
+	}
+	return r, nil
 }
 
 // patterns is every byte string that must never be shown: each secret and source credential in

@@ -87,7 +87,16 @@ func gitPlan(c Config) (Plan, error) {
 		header := secret.NewValue("AUTHORIZATION: basic " + b64.Reveal())
 		p.Masks = append(p.Masks, b64, secret.NewValue("basic "+b64.Reveal()))
 		for _, prefix := range prefixes {
-			pairs = append(pairs, gitPair{section: "http", subsection: prefix, name: "extraheader", value: header, secret: true})
+			// git sets the header for the whole session, chosen by the URL it was given: after a
+			// redirect of its first request (followRedirects=initial, git's default) every later
+			// request, the POST that carries the pack included, goes to the new URL with the
+			// header, whatever host that is. Not following redirects under the prefix keeps the
+			// credential for PREFIX inside PREFIX; a server that redirects needs the URL it
+			// redirects to, or --git-credential-helper, which git asks afresh for each URL.
+			pairs = append(pairs,
+				gitPair{section: "http", subsection: prefix, name: "extraheader", value: header, secret: true},
+				gitPair{section: "http", subsection: prefix, name: "followRedirects", value: secret.NewValue("false")},
+			)
 		}
 	}
 

@@ -29,9 +29,11 @@ func TestGitPlan(t *testing.T) {
 			name: "run: the header in the environment, nothing on disk",
 			c:    Config{Values: map[string][]string{"git": {"https://dev.azure.com/contoso/"}}},
 			want: planView{Env: map[string]string{
-				"GIT_CONFIG_COUNT":   "1",
+				"GIT_CONFIG_COUNT":   "2",
 				"GIT_CONFIG_KEY_0":   "http.https://dev.azure.com/contoso/.extraheader",
 				"GIT_CONFIG_VALUE_0": "secret:" + header,
+				"GIT_CONFIG_KEY_1":   "http.https://dev.azure.com/contoso/.followRedirects",
+				"GIT_CONFIG_VALUE_1": "false",
 			}, Masks: masks},
 		},
 		{
@@ -39,20 +41,26 @@ func TestGitPlan(t *testing.T) {
 			c: Config{Values: map[string][]string{"git": {"https://a.example/x", "HTTPS://B.example:443"}},
 				Lookup: envOf(map[string]string{"GIT_CONFIG_COUNT": "2"})},
 			want: planView{Env: map[string]string{
-				"GIT_CONFIG_COUNT":   "4",
+				"GIT_CONFIG_COUNT":   "6",
 				"GIT_CONFIG_KEY_2":   "http.https://a.example/x.extraheader",
 				"GIT_CONFIG_VALUE_2": "secret:" + header,
-				"GIT_CONFIG_KEY_3":   "http.https://b.example/.extraheader",
-				"GIT_CONFIG_VALUE_3": "secret:" + header,
+				"GIT_CONFIG_KEY_3":   "http.https://a.example/x.followRedirects",
+				"GIT_CONFIG_VALUE_3": "false",
+				"GIT_CONFIG_KEY_4":   "http.https://b.example/.extraheader",
+				"GIT_CONFIG_VALUE_4": "secret:" + header,
+				"GIT_CONFIG_KEY_5":   "http.https://b.example/.followRedirects",
+				"GIT_CONFIG_VALUE_5": "false",
 			}},
 		},
 		{
 			name: "run: an empty count is zero",
 			c:    Config{Values: map[string][]string{"git": {"http://127.0.0.1:8080/git/"}}, Lookup: envOf(map[string]string{"GIT_CONFIG_COUNT": ""})},
 			want: planView{Env: map[string]string{
-				"GIT_CONFIG_COUNT":   "1",
+				"GIT_CONFIG_COUNT":   "2",
 				"GIT_CONFIG_KEY_0":   "http.http://127.0.0.1:8080/git/.extraheader",
 				"GIT_CONFIG_VALUE_0": "secret:" + header,
+				"GIT_CONFIG_KEY_1":   "http.http://127.0.0.1:8080/git/.followRedirects",
+				"GIT_CONFIG_VALUE_1": "false",
 			}},
 		},
 		{
@@ -65,7 +73,7 @@ func TestGitPlan(t *testing.T) {
 					"GIT_CONFIG_VALUE_0": "/priv/gitconfig",
 				},
 				Files: map[string]string{"gitconfig": "secret:# written by patinject for one run; removed when it ends\n" +
-					"[http \"https://dev.azure.com/contoso/\"]\n\textraheader = \"" + header + "\"\n"},
+					"[http \"https://dev.azure.com/contoso/\"]\n\textraheader = \"" + header + "\"\n\tfollowRedirects = \"false\"\n"},
 				Masks: masks,
 			},
 		},
@@ -75,7 +83,7 @@ func TestGitPlan(t *testing.T) {
 			want: planView{
 				Env: map[string]string{"GIT_CONFIG_PARAMETERS": "append( ):'include.path=/priv/gitconfig'"},
 				Files: map[string]string{"gitconfig": "secret:# written by patinject for one run; removed when it ends\n" +
-					"[http \"https://dev.azure.com/contoso/\"]\n\textraheader = \"" + header + "\"\n"},
+					"[http \"https://dev.azure.com/contoso/\"]\n\textraheader = \"" + header + "\"\n\tfollowRedirects = \"false\"\n"},
 			},
 		},
 		{

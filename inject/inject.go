@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patinject/patinject/msgsafe"
 	"github.com/patinject/patinject/secret"
 )
 
@@ -104,16 +105,16 @@ func Build(c Config) (Plan, error) {
 func httpURL(flag, raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %q is not a URL", flag, shown(raw))
+		return nil, fmt.Errorf("%s: the value is not a URL (not repeated here: it may hold a secret)", flag)
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("%s %s: the URL must not hold a user or password (the token is the credential; give the user with --username)", flag, redactUserinfo(u))
+		return nil, fmt.Errorf("%s %s: the URL must not hold a user or password (the token is the credential; give the user with --username)", flag, msgsafe.URL(raw))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s %s: not an http or https URL", flag, raw)
+		return nil, fmt.Errorf("%s %s: not an http or https URL", flag, msgsafe.URL(raw))
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, fmt.Errorf("%s %s: the URL must not have a query or fragment", flag, raw)
+		return nil, fmt.Errorf("%s %s: the URL must not have a query or fragment (not repeated here: it may hold a secret)", flag, msgsafe.URL(raw))
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	host, port := strings.ToLower(u.Hostname()), u.Port()
@@ -131,22 +132,6 @@ func httpURL(flag, raw string) (*url.URL, error) {
 		u.Path, u.RawPath = "/", ""
 	}
 	return u, nil
-}
-
-// shown is a flag value that did not parse as a URL, cut before anything that could be a
-// password ("https://user:secret@..." with a typo elsewhere).
-func shown(raw string) string {
-	if i := strings.IndexByte(raw, '@'); i >= 0 {
-		return "***" + raw[i:]
-	}
-	return raw
-}
-
-// redactUserinfo prints a URL with its user information replaced, for an error message.
-func redactUserinfo(u *url.URL) string {
-	v := *u
-	v.User = url.User("***")
-	return v.String()
 }
 
 // userFile reads the user's own configuration file of a tool: the file the first of vars that is

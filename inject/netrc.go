@@ -98,7 +98,7 @@ func netrcHost(raw string) (string, error) {
 		host = u.Hostname()
 	}
 	if host == "" || strings.ContainsAny(host, " \t\r\n/\"\\@") {
-		return "", fmt.Errorf("--netrc %q: want a host name such as dev.azure.com", raw)
+		return "", fmt.Errorf("--netrc: want a host name such as dev.azure.com (the value given is not repeated here: it may hold a secret)")
 	}
 	return strings.ToLower(host), nil
 }

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/patinject/patinject/msgsafe"
 	"github.com/patinject/patinject/secret"
 )
 
@@ -177,7 +178,7 @@ func nugetSources(values []string, cfg *nugetConfig) ([]nugetSource, error) {
 		if n, u, ok := strings.Cut(raw, "="); ok && !strings.Contains(n, "/") {
 			name, rawURL = strings.TrimSpace(n), strings.TrimSpace(u)
 			if name == "" {
-				return nil, fmt.Errorf("--nuget %s: empty source name (NAME=URL)", raw)
+				return nil, fmt.Errorf("--nuget =%s: empty source name (NAME=URL)", msgsafe.URL(rawURL))
 			}
 		}
 		u, err := httpURL("--nuget", rawURL)
@@ -189,7 +190,7 @@ func nugetSources(values []string, cfg *nugetConfig) ([]nugetSource, error) {
 			src.names = []string{name}
 			if have, ok := cfg.sourceURL(name); ok {
 				if !sameNuGetURL(have, rawURL) {
-					return nil, fmt.Errorf("--nuget %s=%s: your NuGet config has the source %q with another URL (%s); give that URL, or another name", name, rawURL, name, have)
+					return nil, fmt.Errorf("--nuget %s=%s: your NuGet config has the source %q with another URL (%s); give that URL, or another name", name, msgsafe.URL(rawURL), name, msgsafe.URL(have))
 				}
 				src.known = true
 			}

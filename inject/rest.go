@@ -11,10 +11,11 @@ import "github.com/patinject/patinject/secret"
 
 // TokenEnv is the --token-env tool.
 var TokenEnv = Tool{
-	Flag:    "token-env",
-	Usage:   "the token exported as env var `NAME`",
-	Summary: "variable (the token)",
-	Check:   checkVar("--token-env"),
+	Flag:     "token-env",
+	Usage:    "the token exported as env var `NAME`",
+	Summary:  "variable (the token)",
+	Check:    checkVar("--token-env"),
+	SetsVars: true,
 	Plan: func(c Config) (Plan, error) {
 		var p Plan
 		for _, name := range c.values("token-env") {
@@ -26,10 +27,11 @@ var TokenEnv = Tool{
 
 // AuthorizationEnv is the --authorization-env tool.
 var AuthorizationEnv = Tool{
-	Flag:    "authorization-env",
-	Usage:   "the ready Authorization header value, Basic base64(user:token), exported as env var `NAME`",
-	Summary: "variable (the Authorization header)",
-	Check:   checkVar("--authorization-env"),
+	Flag:     "authorization-env",
+	Usage:    "the ready Authorization header value, Basic base64(user:token), exported as env var `NAME`",
+	Summary:  "variable (the Authorization header)",
+	Check:    checkVar("--authorization-env"),
+	SetsVars: true,
 	Plan: func(c Config) (Plan, error) {
 		b64 := c.basicCredentials()
 		header := secret.NewValue("Basic " + b64.Reveal())

@@ -21,6 +21,9 @@ type Tool struct {
 	Scopes []string
 	// Check vets one value before anything is resolved or minted; nil takes any value.
 	Check func(value string) error
+	// SetsVars: each value is the name of a variable the tool sets, which the front doors
+	// check against the names that take over later steps (envpolicy).
+	SetsVars bool
 	// Plan is the tool's part of the plan, reading its values with Config.Values; nil for a
 	// switch, which another tool's Plan reads with Config.On.
 	Plan func(Config) (Plan, error)

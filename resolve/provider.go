@@ -107,6 +107,9 @@ type Env struct {
 	// patinject that dies on the way leaves nothing that nobody can find (nil: no journal).
 	Journal   *cleanup.Journal
 	UserAgent string
+	// OnCredential, when set, is told each source credential the moment it is known, so that
+	// patinject's own messages redact it from then on (msgfilter).
+	OnCredential func(v secret.Value)
 }
 
 // Registry is the list of providers, and the resolver it makes.
@@ -142,6 +145,7 @@ func (g Registry) Known(s string) bool {
 // same sources (and the same logins) as everything else.
 func (g Registry) Resolver(env Env) *Resolver {
 	r := &Resolver{Sources: map[string]Source{}, Registry: env.Registry, Log: env.Log}
+	r.onCredential = env.OnCredential
 	env.Credential = func(ctx context.Context, flag string, except ...string) (secret.Value, error) {
 		return r.Credential(ctx, flag, env.String(flag), except...)
 	}
@@ -199,11 +203,16 @@ func (r *Resolver) Credential(ctx context.Context, flag, raw string, except ...s
 			}
 		}
 		slices.Sort(allowed)
+		if !ok {
+			// A scheme nobody knows: the value may be the credential itself, typed where its
+			// reference belongs; it is not repeated.
+			return secret.Value{}, fmt.Errorf("--%s: not a reference of a known scheme (want %s); the value is not repeated: it may be the credential itself, which belongs in a variable or a file", flag, strings.Join(allowed, ", "))
+		}
 		return secret.Value{}, fmt.Errorf("--%s: takes a reference of scheme %s, not %q", flag, strings.Join(allowed, ", "), ref.Scheme)
 	}
 	if c, ok := src.(Checker); ok {
 		if err := c.Check(ref); err != nil {
-			return secret.Value{}, fmt.Errorf("--%s %s: %w", flag, ref.Raw, err)
+			return secret.Value{}, fmt.Errorf("--%s %s: %w", flag, ref, err)
 		}
 	}
 	res, err := src.Resolve(ctx, ref)
@@ -216,7 +225,7 @@ func (r *Resolver) Credential(ctx context.Context, flag, raw string, except ...s
 		}
 	}
 	if err != nil {
-		return secret.Value{}, fmt.Errorf("--%s %s: %w", flag, ref.Raw, err)
+		return secret.Value{}, fmt.Errorf("--%s %s: %w", flag, ref, err)
 	}
 	envVar := ""
 	if ref.Scheme == "env" {
@@ -228,6 +237,9 @@ func (r *Resolver) Credential(ctx context.Context, flag, raw string, except ...s
 
 // used records a source credential.
 func (r *Resolver) used(what string, v secret.Value, envVar string) {
+	if r.onCredential != nil {
+		r.onCredential(v)
+	}
 	r.credMu.Lock()
 	defer r.credMu.Unlock()
 	r.creds = append(r.creds, SourceCredential{What: what, Value: v, Var: envVar})
@@ -242,6 +254,7 @@ func (r *Resolver) Credentials() []SourceCredential {
 
 // credentials is embedded in Resolver.
 type credentials struct {
-	credMu sync.Mutex
-	creds  []SourceCredential
+	credMu       sync.Mutex
+	creds        []SourceCredential
+	onCredential func(secret.Value)
 }

@@ -60,6 +60,9 @@ type Error struct {
 	Name, From string
 	Ref        secret.Ref
 	Err        error
+	// Unknown: the value has no known scheme, so it may be a secret typed where a reference
+	// belongs; the message names the request only.
+	Unknown bool
 }
 
 func (e *Error) Error() string {
@@ -67,7 +70,10 @@ func (e *Error) Error() string {
 	if e.From != "" {
 		where = e.From + " " + e.Name
 	}
-	return fmt.Sprintf("%s (%s): %v", where, e.Ref.Raw, e.Err)
+	if e.Unknown {
+		return fmt.Sprintf("%s: %v", where, e.Err)
+	}
+	return fmt.Sprintf("%s (%s): %v", where, e.Ref, e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -110,7 +116,8 @@ func (r *Resolver) Check(reqs []Request) error {
 		src, ok := r.Sources[q.Ref.Scheme]
 		if !ok {
 			return &Error{Name: q.Name, From: q.From, Ref: q.Ref,
-				Err: fmt.Errorf("unknown scheme %q (known: %s)", q.Ref.Scheme, strings.Join(r.Schemes(), ", "))}
+				Unknown: true,
+				Err:     fmt.Errorf("not a reference of a known scheme (known: %s); the value is not repeated: it may be a secret typed where a reference belongs (give it through env:NAME or file:PATH)", strings.Join(r.Schemes(), ", "))}
 		}
 		if c, ok := src.(Checker); ok {
 			if err := c.Check(q.Ref); err != nil {
@@ -170,7 +177,7 @@ func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]secret.Secret
 				return
 			}
 			if r.Log != nil {
-				r.Log.Debug("resolved", "name", q.Name, "ref", q.Ref.Raw, "bytes", out.Value.Len(), "took", time.Since(start).Round(time.Millisecond))
+				r.Log.Debug("resolved", "name", q.Name, "ref", q.Ref.String(), "bytes", out.Value.Len(), "took", time.Since(start).Round(time.Millisecond))
 			}
 		}(q)
 	}
@@ -191,7 +198,7 @@ func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]secret.Secret
 			}
 		} else {
 			res := results[q.Ref.Raw].res
-			s.Value, s.Expiry, s.Origin, s.TokenType = res.Value, res.Expiry, q.Ref.Raw, res.TokenType
+			s.Value, s.Expiry, s.Origin, s.TokenType = res.Value, res.Expiry, q.Ref.String(), res.TokenType
 		}
 		secrets = append(secrets, s)
 	}

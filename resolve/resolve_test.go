@@ -135,7 +135,7 @@ func TestResolveUnknownSchemeBeforeAnything(t *testing.T) {
 		{Name: "A", Ref: mustRef(t, "m:a")},
 		{Name: "X", From: "--secret", Ref: mustRef(t, "nope:x")},
 	})
-	if err == nil || !strings.Contains(err.Error(), `unknown scheme "nope" (known: env, m)`) {
+	if err == nil || !strings.Contains(err.Error(), `--secret X: not a reference of a known scheme (known: env, m)`) || strings.Contains(err.Error(), "nope") {
 		t.Fatalf("got %v", err)
 	}
 	if n := src.minted.Load(); n != 0 {
@@ -197,3 +197,20 @@ func TestResolveCarriesTheTokenType(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestUnknownSchemeNeverRepeatsTheValue is issue 9, item 5: a credential typed where a
+// reference belongs is named by its request, never repeated.
+func TestUnknownSchemeNeverRepeatsTheValue(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"deploybot:Hunter2-SuperSecret", "postgres://admin:Hunter2@db", "bearer:eyJhbGciOiJIUzI1NiJ9.Hunter2"} {
+		r := &Resolver{Sources: map[string]Source{"env": nil}}
+		err := r.Check([]Request{{Name: "X", From: "--secret", Ref: mustRef(t, in)}})
+		if err == nil || strings.Contains(err.Error(), "Hunter2") || strings.Contains(err.Error(), "deploybot") {
+			t.Errorf("%q: got %v, want an error that does not repeat the value", in, err)
+		}
+		_, err = r.Credential(context.Background(), "ado-access-token", in)
+		if err == nil || strings.Contains(err.Error(), "Hunter2") || strings.Contains(err.Error(), "deploybot") {
+			t.Errorf("credential %q: got %v, want an error that does not repeat the value", in, err)
+		}
+	}
+}

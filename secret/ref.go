@@ -20,8 +20,23 @@ type Ref struct {
 	Fragment string     // after "#": a field name
 }
 
-// String returns the reference as written.
-func (r Ref) String() string { return r.Raw }
+// String returns the reference for messages: as written, but for the user information of a
+// scheme:// form ("vault://admin:pw@host/..." is a value typed in the wrong place, not a
+// reference), shown as ***.
+func (r Ref) String() string {
+	rest, ok := strings.CutPrefix(r.Raw, r.Scheme+"://")
+	if !ok || r.Scheme == "" {
+		return r.Raw
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+		return r.Scheme + "://***" + rest[at:]
+	}
+	return r.Raw
+}
 
 // Scheme returns the scheme of s and whether s has the form of a reference at all
 // (letters, digits, "+", "-" and "." before a colon). It does not say whether the scheme is known.
@@ -56,7 +71,7 @@ func ParseRef(s string) (Ref, error) {
 	rest := s[len(scheme)+1:]
 	if !strings.HasPrefix(rest, "//") {
 		if rest == "" {
-			return Ref{}, fmt.Errorf("%s: reference is empty after %q", scheme, scheme+":")
+			return Ref{}, fmt.Errorf("the reference is empty after %q", scheme+":")
 		}
 		r.Opaque = rest
 		return r, nil
@@ -65,7 +80,7 @@ func ParseRef(s string) (Ref, error) {
 	if i := strings.IndexByte(rest, '#'); i >= 0 {
 		frag, err := url.PathUnescape(rest[i+1:])
 		if err != nil {
-			return Ref{}, fmt.Errorf("%s: bad escape in field after '#'", s)
+			return Ref{}, fmt.Errorf("%s:// reference: bad %%-escape in the field after '#' (the value is not repeated: it may be a secret)", scheme)
 		}
 		r.Fragment = frag
 		rest = rest[:i]
@@ -73,14 +88,14 @@ func ParseRef(s string) (Ref, error) {
 	if i := strings.IndexByte(rest, '?'); i >= 0 {
 		q, err := url.ParseQuery(rest[i+1:])
 		if err != nil {
-			return Ref{}, fmt.Errorf("%s: bad parameters after '?': %v", s, err)
+			return Ref{}, fmt.Errorf("%s:// reference: bad parameters after '?' (a bad %%-escape?; the value is not repeated: it may be a secret)", scheme)
 		}
 		r.Query = q
 		rest = rest[:i]
 	}
 	r.Path = strings.Trim(rest, "/")
 	if r.Path == "" {
-		return Ref{}, fmt.Errorf("%s: no path after %q", s, scheme+"://")
+		return Ref{}, fmt.Errorf("%s:// reference: no path after %q", scheme, scheme+"://")
 	}
 	r.Host, _, _ = strings.Cut(r.Path, "/")
 	if r.Query == nil {

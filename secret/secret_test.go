@@ -122,3 +122,33 @@ func FuzzParseRef(f *testing.F) {
 		}
 	})
 }
+
+// TestRefMessagesNeverRepeatTheValue is issue 9, item 5: what was typed where a reference
+// belongs may be the secret itself; no error repeats it, and a reference shows without the
+// user information a mistyped URL could carry.
+func TestRefMessagesNeverRepeatTheValue(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		"vault://kv/app#%zzHunter2", "vault://kv/app?version=%zzHunter2", "vault://#Hunter2", "Hunter2:",
+		"deploybot:Hunter2-SuperSecret", "HUNTER2-SuperSecret",
+	} {
+		_, err := ParseRef(in)
+		if err != nil && (strings.Contains(err.Error(), "Hunter2") || strings.Contains(err.Error(), "HUNTER2")) {
+			t.Errorf("ParseRef(%q): the error repeats the value: %v", in, err)
+		}
+	}
+	for in, want := range map[string]string{
+		"vault://admin:Hunter2@db/kv/app#pw": "vault://***@db/kv/app#pw",
+		"vault://kv/app#pw":                  "vault://kv/app#pw",
+		"env:CI_PAT":                         "env:CI_PAT",
+		"ado-pat://contoso?scope=vso.code":   "ado-pat://contoso?scope=vso.code",
+	} {
+		r, err := ParseRef(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.String(); got != want {
+			t.Errorf("Ref(%q).String() = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patinject/patinject/msgsafe"
 	"github.com/patinject/patinject/secret"
 )
 
@@ -509,15 +510,8 @@ func (c *Client) send(ctx context.Context, method, u string, body []byte) (*resp
 	return &response{status: res.StatusCode, header: res.Header, body: b}, nil
 }
 
-// redactURL drops user information from u (none is ever put there; a --ado-url could carry some).
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "the PAT API"
-	}
-	p.User = nil
-	return p.Scheme + "://" + p.Host + p.Path
-}
+// redactURL shows u without user information or query (msgsafe.URL).
+func redactURL(u string) string { return msgsafe.URL(u) }
 
 // backoff is the wait before attempt+1: exponential from MinBackoff, capped at MaxBackoff, with
 // full jitter in its upper half.

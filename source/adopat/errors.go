@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/patinject/patinject/msgsafe"
 )
 
 // ResourceID is the Microsoft Entra application id of Azure DevOps: the resource an access token
@@ -119,19 +120,6 @@ func serverMessage(body []byte) string {
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
 		s = s[:i]
 	}
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, strings.TrimSpace(s))
-	const maxLen = 200
-	if len(s) > maxLen {
-		cut := maxLen
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "..."
-	}
-	return s
+	// A hostile or careless server may reflect the request, the access token included.
+	return msgsafe.ServerText(s, 200)
 }

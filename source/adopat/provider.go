@@ -63,9 +63,8 @@ var Provider = resolve.Provider{
 			}
 			// The access token goes only where the flags, the environment or the default say:
 			// a state file that names another service is refused, never followed.
-			if at := act.Params["ado-url"]; at != "" && strings.TrimSuffix(at, "/") != strings.TrimSuffix(c.BaseURL, "/") {
-				return fmt.Errorf("the state says PAT %s was minted through %s, but --ado-url is %s: the access token is not sent to a service named by a state file; run cleanup with --ado-url %s if that is the service you meant",
-					act.ID, at, c.BaseURL, at)
+			if err := cleanup.CheckEndpoint("--ado-url", act.Params["ado-url"], c.BaseURL); err != nil {
+				return fmt.Errorf("PAT %s: %w", act.ID, err)
 			}
 			if act.ID == "" {
 				// A patinject died between minting and learning the id: the display name, whose

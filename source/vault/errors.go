@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/patinject/patinject/msgsafe"
 )
 
 // Errors callers can branch on with errors.Is. The messages around them say what failed, where,
@@ -56,12 +58,12 @@ func (s *session) common(err error) error {
 	var re *api.ResponseError
 	if errors.As(err, &re) {
 		if re.StatusCode == 503 && strings.Contains(strings.ToLower(strings.Join(re.Errors, " ")), "sealed") {
-			return fmt.Errorf("vault: %w at %s: unseal it (vault operator unseal) or point VAULT_ADDR at an unsealed node", ErrSealed, s.addr)
+			return fmt.Errorf("vault: %w at %s: unseal it (vault operator unseal) or point VAULT_ADDR at an unsealed node", ErrSealed, msgsafe.URL(s.addr))
 		}
 		return nil
 	}
 	if cause, ok := netCause(err); ok {
-		return fmt.Errorf("vault: cannot reach %s (VAULT_ADDR): %s: %w", s.addr, cause, ErrUnreachable)
+		return fmt.Errorf("vault: cannot reach %s (VAULT_ADDR): %s: %w", msgsafe.URL(s.addr), msgsafe.ServerText(cause, 300), ErrUnreachable)
 	}
 	return nil
 }
@@ -77,10 +79,7 @@ func serverText(re *api.ResponseError) string {
 			parts = append(parts, e)
 		}
 	}
-	msg := strings.Join(parts, "; ")
-	if len(msg) > 300 {
-		msg = msg[:300] + "..."
-	}
+	msg := msgsafe.ServerText(strings.Join(parts, "; "), 300)
 	if msg == "" {
 		return fmt.Sprintf("HTTP %d", re.StatusCode)
 	}

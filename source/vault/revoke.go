@@ -137,9 +137,14 @@ func (u *Undoer) Undo(ctx context.Context, act cleanup.Action) (err error) {
 	if act.Kind != KindLease && act.Kind != KindToken {
 		return fmt.Errorf("vault: cannot undo %s", act)
 	}
-	sess, err := open(u.Config, u.Env, act.Params["addr"], act.Params["namespace"], log)
+	// The address is the environment's (VAULT_ADDR), never the state's: a state that names
+	// another server is refused, with both named, before any credential is read or sent.
+	sess, err := open(u.Config, u.Env, "", act.Params["namespace"], log)
 	if err != nil {
 		return err
+	}
+	if err := cleanup.CheckEndpoint("VAULT_ADDR", act.Params["addr"], sess.addr); err != nil {
+		return fmt.Errorf("vault: %w", err)
 	}
 	sess.progress = u.Login.Progress
 	if err := sess.login(ctx, u.Login, u.Env, nil); err != nil {

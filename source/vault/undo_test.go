@@ -3,7 +3,10 @@ package vault
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/patinject/patinject/cleanup"
@@ -30,7 +33,8 @@ func TestUndoerAfterInject(t *testing.T) {
 	}
 	// cleanup runs the recorded actions as `patinject cleanup` does: last recorded first.
 	cleanupRun := func(t *testing.T, login Login, acts []cleanup.Action) error {
-		u := &Undoer{Login: login, Env: func(k string) (string, bool) { return "", false }, Config: configAt("")}
+		// cleanup's Vault is its own VAULT_ADDR (here the Config), never the state's.
+		u := &Undoer{Login: login, Env: func(k string) (string, bool) { return "", false }, Config: configAt(f.srv.Addr)}
 		reg := &cleanup.Registry{}
 		for _, a := range acts {
 			reg.Add(a, func(ctx context.Context) error { return u.Undo(ctx, a) })
@@ -119,4 +123,37 @@ func (f *fixture) liveTokensOfRole(t testing.TB, role string) int {
 		}
 	}
 	return n
+}
+
+// TestUndoerRefusesTheStatesAddress is issue 9, item 2: a state that names another Vault gets
+// no credential sent there; the refusal names both addresses.
+func TestUndoerRefusesTheStatesAddress(t *testing.T) {
+	t.Parallel()
+	var got []string
+	var mu sync.Mutex
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("X-Vault-Token")+r.URL.Path)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer evil.Close()
+	u := &Undoer{
+		Login: Login{Method: "token"},
+		Env: func(k string) (string, bool) {
+			return map[string]string{"VAULT_TOKEN": "hvs.users-token"}[k], k == "VAULT_TOKEN"
+		},
+		Config: configAt("http://127.0.0.1:1"),
+	}
+	for _, kind := range []string{KindToken, KindLease} {
+		err := u.Undo(context.Background(), cleanup.Action{Kind: kind, ID: "x", Params: map[string]string{"addr": evil.URL}})
+		if err == nil || !strings.Contains(err.Error(), evil.URL) || !strings.Contains(err.Error(), "http://127.0.0.1:1") || !strings.Contains(err.Error(), "VAULT_ADDR") {
+			t.Errorf("%s: got %v, want a refusal naming both addresses", kind, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 0 {
+		t.Errorf("the state's Vault received requests: %v", got)
+	}
 }

@@ -28,6 +28,7 @@ const INPUTS = [
   ['secrets', 'secret', 'list'],
   ['envFile', 'env-file', 'list'],
   ['notSecret', 'not-secret', 'list'],
+  ['allowName', 'allow-name', 'list'],
   ['keepCredentialEnv', 'keep-credential-env', 'bool'],
   ['username', 'username', 'scalar'],
   ['git', 'git', 'list'],
