@@ -16,9 +16,23 @@ import (
 
 // TestMain lets the test binary act as the patinject command inside scripts.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(privateStateDir{m}, map[string]func(){
 		"patinject": func() { os.Exit(cmd.Main(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
 	})
+}
+
+// privateStateDir runs the tests with a state directory of their own, so that the journals and
+// keys of the in-process runs never land in the real ~/.local/state/patinject.
+type privateStateDir struct{ m *testing.M }
+
+func (p privateStateDir) Run() int {
+	dir, err := os.MkdirTemp("", "patinject-cmd-test-state-")
+	if err != nil {
+		return p.m.Run()
+	}
+	defer os.RemoveAll(dir)
+	os.Setenv("XDG_STATE_HOME", dir)
+	return p.m.Run()
 }
 
 // TestScripts runs the user stories in testdata/script: each file is a story a user would tell.
