@@ -13,6 +13,7 @@ import (
 	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/resolve"
 )
 
 // InjectOptions are what `inject` takes besides Options.
@@ -157,7 +158,17 @@ func (s *session) record(t *target, prev *State, u *undo) error {
 
 // plan builds the tools' plan, writes its files and turns it into the handover.
 func (s *session) plan(t *target, r resolved, dir string) (inject.Handover, error) {
-	plan, err := inject.Build(s.o.toolConfig(r.token, dir, s.p.Lookup, inject.ModeCI))
+	cfg := s.o.toolConfig(r.token, dir, s.p.Lookup, inject.ModeCI)
+	s.tokenKind(&cfg, r)
+	if len(s.o.Tools[inject.GitCredentialHelper.Flag]) > 0 {
+		if ref, _, ok := s.tokenSource(r); ok {
+			if _, ok := s.resolver.Sources[ref.Scheme].(resolve.Refresher); ok {
+				// A later step's helper gets a fresh token from the same CI identity.
+				cfg.GitHelperRefresh = []string{"--refresh", ref.Raw}
+			}
+		}
+	}
+	plan, err := inject.Build(cfg)
 	if err != nil {
 		return inject.Handover{}, err
 	}
