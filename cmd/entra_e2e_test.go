@@ -12,6 +12,8 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +26,7 @@ import (
 	"github.com/patinject/patinject/internal/testpeer"
 	"github.com/patinject/patinject/internal/testpeer/entratest"
 	"github.com/patinject/patinject/internal/testpeer/gitserver"
+	"github.com/patinject/patinject/internal/testpeer/nugetfeed"
 )
 
 const entraApp = "6a0c1f2e-0000-4000-a000-0000000000e1"
@@ -510,4 +513,84 @@ func merge(ms ...map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// Feeds: npm installs from a registry that takes an Entra token as a bearer token (_authToken,
+// as Microsoft documents for Azure Artifacts; the registry is the real verdaccio behind a gate
+// that checks the token and then logs in to verdaccio), and NuGet.exe restores from a v3 feed
+// that takes it as the Basic password.
+func TestEntraFeeds(t *testing.T) {
+	w := newEntraWorld(t)
+	// npm takes seconds to start on a busy machine: these tests are not about expiry.
+	w.e.SetTokenLifetime(time.Hour)
+	ref := "entra://" + w.e.Tenant + "?client_id=" + entraApp
+	t.Run("npm", func(t *testing.T) {
+		testpeer.Command(t, "npm")
+		const pw = "verdaccio-password-0123456789"
+		upstream := startVerdaccio(t, "ci", pw)
+		target, _ := url.Parse(upstream)
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		reg := httptest.NewServer(w.gate(false)(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			r.SetBasicAuth("ci", pw) // the gate let an Entra token through: the feed's own login
+			proxy.ServeHTTP(rw, r)
+		})))
+		t.Cleanup(reg.Close)
+		registry := reg.URL + "/"
+		pkg := filepath.Join(w.work, "pkg")
+		consumer := filepath.Join(w.work, "consumer")
+		for dir, content := range map[string]string{
+			pkg:      `{"name":"entra-demo","version":"1.0.0","license":"MIT"}`,
+			consumer: `{"name":"consumer","version":"1.0.0","private":true}`,
+		} {
+			os.MkdirAll(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, "package.json"), []byte(content), 0o644)
+		}
+		os.WriteFile(filepath.Join(pkg, "index.js"), []byte("module.exports = 42;\n"), 0o644)
+		env := w.env(merge(w.gh.Env(), map[string]string{"npm_config_update_notifier": "false", "npm_config_fund": "false", "npm_config_audit": "false"}))
+		if code, out := w.exec(env, w.work, w.bin, "run", "--token", ref, "--npm", registry, "--", "npm", "publish", pkg, "--registry", registry); code != 0 {
+			t.Fatalf("npm publish: exit %d", code)
+		} else {
+			w.checkClean(out)
+		}
+		install := []string{"npm", "install", "--prefix", consumer, "--registry", registry, "--cache", filepath.Join(w.work, "npm-cache"), "entra-demo"}
+		if code, _ := w.exec(env, w.work, install...); code == 0 {
+			t.Fatal("npm install without patinject succeeded")
+		}
+		code, out := w.exec(env, w.work, append([]string{w.bin, "run", "--token", ref, "--npm", registry, "--"}, install...)...)
+		if code != 0 {
+			t.Fatalf("npm install through patinject: exit %d", code)
+		}
+		if _, err := os.Stat(filepath.Join(consumer, "node_modules", "entra-demo", "index.js")); err != nil {
+			t.Errorf("not installed: %v", err)
+		}
+		w.checkClean(out)
+	})
+	t.Run("nuget", func(t *testing.T) {
+		mono := testpeer.Command(t, "mono")
+		exe := testpeer.Env(t, "PATINJECT_TEST_NUGET")
+		feed := nugetfeed.StartGated(t, w.gate(true), nugetfeed.Package{ID: "Entra.Demo", Version: "1.0.0"})
+		project := filepath.Join(w.work, "nuget-project")
+		os.MkdirAll(project, 0o755)
+		os.MkdirAll(filepath.Join(w.home, ".config", "NuGet"), 0o755)
+		os.WriteFile(filepath.Join(w.home, ".config", "NuGet", "NuGet.Config"), []byte(`<?xml version="1.0" encoding="utf-8"?>
+<configuration><packageSources><clear /></packageSources></configuration>
+`), 0o600)
+		os.WriteFile(filepath.Join(project, "packages.config"), []byte(`<?xml version="1.0" encoding="utf-8"?>
+<packages><package id="Entra.Demo" version="1.0.0" targetFramework="net48" /></packages>
+`), 0o644)
+		restore := []string{mono, exe, "restore", "packages.config", "-PackagesDirectory", "out", "-NoCache", "-NonInteractive"}
+		env := w.env(w.gh.Env())
+		if code, _ := w.exec(env, project, append(restore, "-Source", feed.URL)...); code == 0 {
+			t.Fatal("nuget restore without patinject succeeded")
+		}
+		code, out := w.exec(env, project, append([]string{w.bin, "run", "--token", ref, "--nuget", feed.URL, "--",
+			"sh", "-c", `exec "$@" -ConfigFile "$PATINJECT_NUGET_CONFIG"`, "sh"}, restore...)...)
+		if code != 0 {
+			t.Fatalf("nuget restore through patinject: exit %d", code)
+		}
+		if _, err := os.Stat(filepath.Join(project, "out", "Entra.Demo.1.0.0", "Entra.Demo.1.0.0.nupkg")); err != nil {
+			t.Errorf("not restored: %v", err)
+		}
+		w.checkClean(out)
+	})
 }
