@@ -13,7 +13,6 @@ import (
 	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/inject"
-	"github.com/patinject/patinject/resolve"
 )
 
 // InjectOptions are what `inject` takes besides Options.
@@ -160,13 +159,9 @@ func (s *session) record(t *target, prev *State, u *undo) error {
 func (s *session) plan(t *target, r resolved, dir string) (inject.Handover, error) {
 	cfg := s.o.toolConfig(r.token, dir, s.p.Lookup, inject.ModeCI)
 	s.tokenKind(&cfg, r)
-	if len(s.o.Tools[inject.GitCredentialHelper.Flag]) > 0 {
-		if ref, _, ok := s.tokenSource(r); ok {
-			if _, ok := s.resolver.Sources[ref.Scheme].(resolve.Refresher); ok {
-				// A later step's helper gets a fresh token from the same CI identity.
-				cfg.GitHelperRefresh = []string{"--refresh", ref.Raw}
-			}
-		}
+	if ref, ok := s.helperRefreshes(r); ok {
+		// A later step's helper gets a fresh token from the same CI identity.
+		cfg.GitHelperRefresh = []string{"--refresh", ref.Raw}
 	}
 	plan, err := inject.Build(cfg)
 	if err != nil {

@@ -40,21 +40,41 @@ func (s *session) tokenKind(cfg *inject.Config, r resolved) {
 	}
 }
 
-// refreshable is the --token reference and its fresh-value function when the git credential
-// helper can hand out a refreshed token: --git-credential-helper, and a source that refreshes.
-func (s *session) refreshable(ctx context.Context, r resolved) (secret.Ref, func(context.Context) (secret.Value, time.Time, error), bool, error) {
+// helperRefreshes reports whether the git credential helper is to hand out a refreshed --token:
+// --git-credential-helper, and a source that refreshes. No I/O.
+func (s *session) helperRefreshes(r resolved) (secret.Ref, bool) {
 	if len(s.o.Tools[inject.GitCredentialHelper.Flag]) == 0 {
-		return secret.Ref{}, nil, false, nil
+		return secret.Ref{}, false
 	}
 	ref, src, ok := s.tokenSource(r)
 	if !ok {
-		return secret.Ref{}, nil, false, nil
+		return secret.Ref{}, false
 	}
-	rf, ok := src.(resolve.Refresher)
+	_, ok = src.(resolve.Refresher)
+	return ref, ok
+}
+
+// planHooks are what tokenKind and the refresh set on the tools' configuration, for `plan`
+// (no I/O, no socket): the helper's arguments as run and inject would give them.
+func (s *session) planHooks(cfg *inject.Config, r resolved, dir string) {
+	s.tokenKind(cfg, r)
+	if ref, ok := s.helperRefreshes(r); ok {
+		if cfg.Mode == inject.ModeCI {
+			cfg.GitHelperRefresh = []string{"--refresh", ref.Raw}
+		} else {
+			cfg.GitHelperRefresh = []string{"--socket", filepath.Join(dir, "git-credential.sock")}
+		}
+	}
+}
+
+// refreshable is the --token reference and its fresh-value function when the git credential
+// helper can hand out a refreshed token: --git-credential-helper, and a source that refreshes.
+func (s *session) refreshable(ctx context.Context, r resolved) (secret.Ref, func(context.Context) (secret.Value, time.Time, error), bool, error) {
+	ref, ok := s.helperRefreshes(r)
 	if !ok {
 		return secret.Ref{}, nil, false, nil
 	}
-	fresh, err := rf.Fresh(ctx, ref)
+	fresh, err := s.resolver.Sources[ref.Scheme].(resolve.Refresher).Fresh(ctx, ref)
 	return ref, fresh, err == nil, err
 }
 

@@ -65,6 +65,10 @@ type Source struct {
 	HTTPClient *http.Client
 	// Nested resolves the REF of secret= and certificate=; nil: env:NAME and file:PATH only.
 	Nested func(ctx context.Context, ref secret.Ref) (secret.Value, error)
+	// Used, when set, is told of every credential the source reads or obtains besides the
+	// token itself (the CI's ID token, a client secret or certificate), so that it is redacted
+	// like a secret and the variable it came from is kept from the command.
+	Used func(what string, v secret.Value, envVar string)
 
 	mu    sync.Mutex
 	creds map[string]*Credential
@@ -368,6 +372,7 @@ func (s *Source) newCredential(ctx context.Context, c *config) (*Credential, err
 				return "", err
 			}
 			cred.assertion = describeJWT(a.Reveal())
+			s.used("the "+c.via+" ID token exchanged for the Entra token", a, "")
 			return a.Reveal(), nil
 		}, &azidentity.ClientAssertionCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: true})
 	case "managed-identity":
@@ -386,6 +391,7 @@ func (s *Source) newCredential(ctx context.Context, c *config) (*Credential, err
 		if rerr != nil {
 			return nil, fmt.Errorf("reading the client secret %s: %w", c.secretRef, rerr)
 		}
+		s.used("the Entra client secret", v, envName(c.secretRef))
 		cred.tc, err = azidentity.NewClientSecretCredential(c.tenant, c.clientID, v.Reveal(),
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: true})
 	case "client-certificate":
@@ -393,6 +399,7 @@ func (s *Source) newCredential(ctx context.Context, c *config) (*Credential, err
 		if rerr != nil {
 			return nil, fmt.Errorf("reading the client certificate %s: %w", c.certRef, rerr)
 		}
+		s.used("the Entra client certificate and key", v, envName(c.certRef))
 		certs, key, perr := azidentity.ParseCertificates([]byte(v.Reveal()), nil)
 		if perr != nil {
 			return nil, fmt.Errorf("the client certificate %s is not a PEM certificate with its private key", c.certRef)
@@ -463,6 +470,20 @@ func (s *Source) assertion(c *config) (func(context.Context) (secret.Value, erro
 		}, nil
 	}
 	return nil, fmt.Errorf("via %s has no assertion", c.via)
+}
+
+func (s *Source) used(what string, v secret.Value, envVar string) {
+	if s.Used != nil && !v.IsZero() {
+		s.Used(what, v, envVar)
+	}
+}
+
+// envName is NAME of an env:NAME reference, else "".
+func envName(raw string) string {
+	if ref, err := secret.ParseRef(raw); err == nil && ref.Scheme == "env" {
+		return ref.Opaque
+	}
+	return ""
 }
 
 func pathErr(err error) error {
@@ -638,5 +659,37 @@ var _ resolve.Bearer = (*Source)(nil)
 // say everything, and there is nothing to undo (Entra access tokens cannot be revoked).
 var Provider = resolve.Provider{
 	Scheme: Scheme,
-	New:    func(env resolve.Env) resolve.Source { return &Source{Lookup: env.Lookup, Log: env.Log} },
+	New: func(env resolve.Env) resolve.Source {
+		return &Source{Lookup: env.Lookup, Log: env.Log, Used: env.UsedCredential}
+	},
+	Describe: describe,
+}
+
+// describe says what resolving ref would do, from the reference and the environment alone.
+func describe(env resolve.Env, ref secret.Ref) (resolve.Description, error) {
+	s := &Source{Lookup: env.Lookup}
+	c, err := s.config(ref, true)
+	if err != nil {
+		return resolve.Description{}, err
+	}
+	how := map[string]string{
+		"github":             "the GitHub Actions job's OIDC token (audience " + c.audience + ")",
+		"azure-pipelines":    "the Azure Pipelines service connection's OIDC token",
+		"file":               "the federated token file",
+		"managed-identity":   "the managed identity",
+		"client-secret":      "a client secret (" + c.secretRef + ")",
+		"client-certificate": "a client certificate (" + c.certRef + ")",
+		"cli":                "the Azure CLI's signed-in account",
+	}[c.via]
+	what := "a Microsoft Entra access token for " + c.scope + " from " + how
+	if c.via != "managed-identity" && c.via != "cli" {
+		what += ", exchanged at " + c.authority + c.tenant + "/oauth2/v2.0/token for client " + c.clientID
+	}
+	if c.detected != "" {
+		what += " (via " + c.via + ": " + c.detected + ")"
+	}
+	d := resolve.Description{Action: "read", What: what, Details: map[string]string{
+		"via": c.via, "tenant": c.tenant, "client_id": c.clientID, "scope": c.scope, "authority": c.authority,
+	}}
+	return d, nil
 }
