@@ -27,6 +27,7 @@ import (
 	"github.com/patinject/patinject/internal/testpeer/entratest"
 	"github.com/patinject/patinject/internal/testpeer/gitserver"
 	"github.com/patinject/patinject/internal/testpeer/nugetfeed"
+	"github.com/patinject/patinject/source/adopat/adotest"
 )
 
 const entraApp = "6a0c1f2e-0000-4000-a000-0000000000e1"
@@ -593,4 +594,53 @@ func TestEntraFeeds(t *testing.T) {
 		}
 		w.checkClean(out)
 	})
+}
+
+// The same reference serves --ado-access-token: resolved through the entra source, then refused
+// by the PAT minting for what it is (an application's token; Azure DevOps lets only users mint
+// PATs), with the advice to use the Entra token directly. Nothing is minted or left.
+func TestEntraAsAdoAccessToken(t *testing.T) {
+	w := newEntraWorld(t)
+	ado := adotest.NewServer(t)
+	ref := "entra://" + w.e.Tenant + "?client_id=" + entraApp + "&via=file"
+	code, out := w.exec(w.env(map[string]string{"AZURE_FEDERATED_TOKEN_FILE": w.tokenFile}), w.work, w.bin, "run",
+		"--token", "ado-pat://contoso?scope=vso.code", "--ado-url", ado.URL, "--ado-access-token", ref, "--", "sh", "-c", "echo ran")
+	if code != 125 || strings.Contains(out, "ran\n") {
+		t.Fatalf("exit %d, want 125", code)
+	}
+	if !strings.Contains(out, "application's") || !strings.Contains(out, "Entra token directly") {
+		t.Errorf("the refusal does not say why")
+	}
+	if len(w.e.Issued()) == 0 {
+		t.Error("the entra reference was not resolved")
+	}
+	w.checkClean(out)
+}
+
+// With a user's token, from the Azure CLI (via=cli), the same reference mints and revokes a PAT.
+func TestEntraCLIMintsPATs(t *testing.T) {
+	w := newEntraWorld(t)
+	ado := adotest.NewServer(t)
+	bin := t.TempDir()
+	// az account get-access-token -o json --resource R [--tenant T]: the signed-in user's token.
+	az := "#!/bin/sh\n[ \"$1 $2 $3 $4\" = 'account get-access-token -o json' ] || exit 2\n" +
+		"printf '{\"accessToken\": \"%s\", \"expires_on\": %s, \"tokenType\": \"Bearer\"}\\n' '" + ado.AccessToken + "' \"$(($(date +%s) + 3600))\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "az"), []byte(az), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := w.env(map[string]string{"PATH": bin + string(os.PathListSeparator) + os.Getenv("PATH")})
+	code, out := w.exec(env, w.work, w.bin, "run", "--token", "ado-pat://contoso?scope=vso.code", "--token-env", "PAT",
+		"--ado-url", ado.URL, "--ado-access-token", "entra:?via=cli", "--", "sh", "-c", `test -n "$PAT" && echo minted`)
+	if code != 0 || !strings.Contains(out, "minted") {
+		t.Fatalf("exit %d", code)
+	}
+	w.checkClean(out)
+	for _, p := range ado.PATs() {
+		if !p.Revoked {
+			t.Errorf("PAT %s left active", p.AuthorizationID)
+		}
+	}
+	if len(ado.PATs()) != 1 {
+		t.Errorf("%d PATs minted, want 1", len(ado.PATs()))
+	}
 }
