@@ -77,6 +77,19 @@ func IDToken(l envconfig.Lookuper, o IDTokenOptions) func(context.Context) (secr
 	}
 }
 
+// GitHubIDToken asks the GitHub Actions runtime for the job's ID token with the given audience
+// (the URL and request token are ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN). The Entra source's
+// workload identity federation uses it as its client assertion.
+func GitHubIDToken(ctx context.Context, hc *http.Client, reqURL, reqToken, audience string) (secret.Value, error) {
+	return githubIDToken(ctx, hc, reqURL, reqToken, audience)
+}
+
+// AzurePipelinesIDToken asks Azure Pipelines for the ID token of service connection conn (the
+// URI is SYSTEM_OIDCREQUESTURI, the token the job's System.AccessToken).
+func AzurePipelinesIDToken(ctx context.Context, hc *http.Client, reqURI, accessToken, conn string) (secret.Value, error) {
+	return azureIDToken(ctx, hc, reqURI, accessToken, conn)
+}
+
 // githubIDToken asks the Actions runtime for an ID token, as the toolkit's OidcClient does:
 // GET URL&audience=AUD with the request token as Bearer, answer {"value": JWT}.
 func githubIDToken(ctx context.Context, hc *http.Client, reqURL, reqToken, audience string) (secret.Value, error) {

@@ -28,6 +28,8 @@ func (a *app) gitCredentialCommand() *cli.Command {
 			&cli.StringFlag{Name: "password-env", Usage: "read the token from variable `NAME`"},
 			&cli.StringFlag{Name: "password-file", Usage: "read the token from `FILE`"},
 			&cli.Int64Flag{Name: "expiry", Usage: "the token's expiry, Unix `SECONDS`"},
+			&cli.StringFlag{Name: "socket", Usage: "ask the running patinject at `PATH` for a fresh token"},
+			&cli.StringFlag{Name: "refresh", Usage: "get `REF` again when the token in --password-file nears expiry"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -40,6 +42,9 @@ func (a *app) gitCredentialCommand() *cli.Command {
 			}
 			if s := c.Int64("expiry"); s > 0 {
 				g.Expiry = time.Unix(s, 0)
+			}
+			if c.String("socket") != "" || c.String("refresh") != "" {
+				g.Password, g.Expires = a.p.GitCredentialToken(c.String("socket"), c.String("refresh"), c.String("password-file"))
 			}
 			return g.Serve(c.Args().First(), a.p.Stdin, a.p.Stdout)
 		},

@@ -195,7 +195,13 @@ func (s *session) saveState(t *target, prev *cleanup.State) error {
 
 // plan builds the tools' plan, writes its files and turns it into the handover.
 func (s *session) plan(t *target, r resolved, dir string) (inject.Handover, error) {
-	plan, err := inject.Build(s.o.toolConfig(r.token, dir, s.p.Lookup, inject.ModeCI))
+	cfg := s.o.toolConfig(r.token, dir, s.p.Lookup, inject.ModeCI)
+	s.tokenKind(&cfg, r)
+	if ref, ok := s.helperRefreshes(r); ok {
+		// A later step's helper gets a fresh token from the same CI identity.
+		cfg.GitHelperRefresh = []string{"--refresh", ref.Raw}
+	}
+	plan, err := inject.Build(cfg)
 	if err != nil {
 		return inject.Handover{}, err
 	}

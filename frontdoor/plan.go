@@ -201,7 +201,9 @@ func (s *session) planTools(r *PlanReport, po PlanOptions) error {
 			r.Tools = append(r.Tools, PlanTool{Tool: "--" + t.Flag, Value: v, How: how})
 		}
 	}
-	plan, err := inject.Build(s.o.toolConfig(res.token, privateDir, s.p.Lookup, mode))
+	cfg := s.o.toolConfig(res.token, privateDir, s.p.Lookup, mode)
+	s.planHooks(&cfg, res, privateDir)
+	plan, err := inject.Build(cfg)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func (p *Process) Run(ctx context.Context, o *Options, ro RunOptions) (err error
 	if err != nil {
 		return err
 	}
-	plan, err := s.planAndWrite(r)
+	plan, err := s.planAndWrite(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -93,19 +93,33 @@ func (s *session) resolveInterruptibly(ctx context.Context, sigs <-chan os.Signa
 
 // planAndWrite builds the tools' plan and writes its files into a private directory, made only
 // if the plan has files: a run that only exports variables touches no disk.
-func (s *session) planAndWrite(r resolved) (inject.Plan, error) {
+func (s *session) planAndWrite(ctx context.Context, r resolved) (inject.Plan, error) {
 	dir, err := reserveDir()
 	if err != nil {
 		return inject.Plan{}, err
 	}
-	plan, err := inject.Build(s.o.toolConfig(r.token, dir, s.p.Lookup, inject.ModeRun))
+	cfg := s.o.toolConfig(r.token, dir, s.p.Lookup, inject.ModeRun)
+	s.tokenKind(&cfg, r)
+	dirMade := false
+	if ref, fresh, ok, err := s.refreshable(ctx, r); err != nil {
+		return inject.Plan{}, err
+	} else if ok {
+		// The credential helper asks this process for a token refreshed before expiry.
+		if cfg.GitHelperRefresh, err = s.gitCredentialSocket(ref, fresh, dir); err != nil {
+			return inject.Plan{}, err
+		}
+		dirMade = true
+	}
+	plan, err := inject.Build(cfg)
 	if err != nil || len(plan.Files) == 0 {
 		return plan, err
 	}
-	if err := makePrivateDir(dir); err != nil {
-		return plan, err
+	if !dirMade {
+		if err := makePrivateDir(dir); err != nil {
+			return plan, err
+		}
+		s.reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return os.RemoveAll(dir) })
 	}
-	s.reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return os.RemoveAll(dir) })
 	return plan, writeFiles(plan.Files)
 }
 

@@ -12,6 +12,7 @@ import (
 // Git: the token goes to git the way the Azure Pipelines agent's checkout sends it, as
 //
 //	http.<prefix>.extraheader = AUTHORIZATION: basic base64(user:token)
+//	http.<prefix>.extraheader = AUTHORIZATION: bearer TOKEN            (an Entra token)
 //
 // scoped to each --git prefix, which git matches as it matches every http.<url>.* key: scheme and
 // host exactly (port included), the path as a prefix on a '/' boundary. Nothing goes on argv, in
@@ -83,9 +84,9 @@ func gitPlan(c Config) (Plan, error) {
 		p.Add(hp.plan)
 		pairs = hp.pairs
 	} else {
-		b64 := c.basicCredentials()
-		header := secret.NewValue("AUTHORIZATION: basic " + b64.Reveal())
-		p.Masks = append(p.Masks, b64, secret.NewValue("basic "+b64.Reveal()))
+		auth, masks := c.authorization("basic", "bearer")
+		header := secret.NewValue("AUTHORIZATION: " + auth.Reveal())
+		p.Masks = append(p.Masks, masks...)
 		for _, prefix := range prefixes {
 			// git sets the header for the whole session, chosen by the URL it was given: after a
 			// redirect of its first request (followRedirects=initial, git's default) every later
@@ -136,18 +137,25 @@ func gitHelperPlan(c Config, prefixes []string) (gitHelper, error) {
 	}
 	var h gitHelper
 	var from []string
+	refresh := len(c.GitHelperRefresh) > 0
 	if c.Mode == ModeCI {
 		file := filepath.Join(c.Dir, "git-credential-token")
-		h.plan.Files = append(h.plan.Files, File{Path: file, Content: c.Token, Secret: true})
+		content := c.Token
+		if refresh && !c.TokenExpiry.IsZero() {
+			// The helper's cache: the token and when it expires.
+			content = secret.NewValue(c.Token.Reveal() + "\nexpiry=" + strconv.FormatInt(c.TokenExpiry.Unix(), 10) + "\n")
+		}
+		h.plan.Files = append(h.plan.Files, File{Path: file, Content: content, Secret: true})
 		from = []string{"--password-file", file}
-	} else {
+	} else if !refresh {
 		h.plan.Env = append(h.plan.Env, EnvVar{Name: gitHelperPasswordEnv, Value: c.Token, Secret: true})
 		from = []string{"--password-env", gitHelperPasswordEnv}
 	}
+	from = append(from, c.GitHelperRefresh...)
 	for _, prefix := range prefixes {
 		args := []string{"git-credential", "--prefix", prefix, "--username", c.username()}
 		args = append(args, from...)
-		if !c.TokenExpiry.IsZero() {
+		if !c.TokenExpiry.IsZero() && !refresh {
 			args = append(args, "--expiry", strconv.FormatInt(c.TokenExpiry.Unix(), 10))
 		}
 		cmd := "!" + sqQuote(c.Self)

@@ -23,6 +23,9 @@ type GitCredential struct {
 	Username string
 	Password func() (secret.Value, error)
 	Expiry   time.Time // zero: not sent
+	// Expires, when set, is asked after Password for the expiry of the token it gave (a
+	// refreshed token's); it overrides Expiry.
+	Expires func() time.Time
 }
 
 // Serve answers one invocation: action is the argument git gave ("get", "store", "erase").
@@ -56,8 +59,12 @@ func (g GitCredential) Serve(action string, in io.Reader, out io.Writer) error {
 	var b strings.Builder
 	b.WriteString("username=" + user + "\n")
 	b.WriteString("password=" + pw.Reveal() + "\n")
-	if !g.Expiry.IsZero() {
-		b.WriteString("password_expiry_utc=" + strconv.FormatInt(g.Expiry.Unix(), 10) + "\n")
+	exp := g.Expiry
+	if g.Expires != nil {
+		exp = g.Expires()
+	}
+	if !exp.IsZero() {
+		b.WriteString("password_expiry_utc=" + strconv.FormatInt(exp.Unix(), 10) + "\n")
 	}
 	_, err = io.WriteString(out, b.String())
 	return err

@@ -33,6 +33,7 @@ const (
 type Config struct {
 	Token       secret.Value // the --token credential; zero when only --secret/--env-file were given
 	TokenExpiry time.Time    // when the token expires; zero when unknown
+	TokenKind   Kind         // how the token authenticates: a PAT (Basic) or a bearer token (Entra)
 	Username    string       // sent with the token in Basic auth
 	// Values are what each tool's flag was given, by Tool.Flag ("git": URL prefixes, a switch:
 	// "true").
@@ -41,6 +42,11 @@ type Config struct {
 	// Self is the absolute path of the patinject executable, which git runs as its credential
 	// helper with --git-credential-helper.
 	Self string
+	// GitHelperRefresh, when set, are the helper's arguments for a token that is refreshed
+	// rather than fixed: ["--socket", PATH] (run: the helper asks the running patinject) or
+	// ["--refresh", REF] (inject: the helper exchanges again when the token in its file nears
+	// expiry). The helper then gets no fixed --expiry and, under run, no token variable.
+	GitHelperRefresh []string
 	// GitVersion is what `git version` printed ("2.39.5"); "" when unknown, taken as recent.
 	// Before 2.31 git does not read GIT_CONFIG_COUNT, and an include file takes its place.
 	GitVersion string
@@ -50,6 +56,18 @@ type Config struct {
 	Lookup  func(string) (string, bool) // the environment the plan extends (GIT_CONFIG_COUNT, HOME, ...)
 	Mode    Mode
 }
+
+// Kind is how a credential authenticates over HTTP.
+type Kind int
+
+const (
+	// PAT is a personal access token: sent as the password of Basic auth with any user name.
+	PAT Kind = iota
+	// Bearer is an OAuth access token (a Microsoft Entra token): sent as "Authorization: Bearer"
+	// to git and REST clients, and as the Basic password (NuGet, netrc) or the npm _authToken
+	// where Azure Artifacts takes it so.
+	Bearer
+)
 
 // DefaultUsername is sent in Basic auth when --username is not given. Azure DevOps accepts any
 // non-empty name.
@@ -79,6 +97,19 @@ func (c Config) values(flag string) []string { return c.Values[flag] }
 
 // on reports whether a switch was given.
 func (c Config) on(flag string) bool { return len(c.Values[flag]) > 0 && c.Values[flag][0] == "true" }
+
+// authorization is the Authorization header value for the token, "Basic base64(user:token)" or
+// "Bearer token", with scheme spelt as given (git's agent-style header is lower-case), and the
+// derived forms to mask.
+func (c Config) authorization(basic, bearer string) (secret.Value, []secret.Value) {
+	if c.TokenKind == Bearer {
+		h := secret.NewValue(bearer + " " + c.Token.Reveal())
+		return h, []secret.Value{h}
+	}
+	b64 := c.basicCredentials()
+	h := secret.NewValue(basic + " " + b64.Reveal())
+	return h, []secret.Value{b64, h}
+}
 
 // Build runs the plan of every tool the configuration names and returns their combined plan.
 func Build(c Config) (Plan, error) {

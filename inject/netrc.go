@@ -65,11 +65,11 @@ func netrcPlan(c Config) (Plan, error) {
 		}
 	}
 
-	b64 := c.basicCredentials()
+	auth, masks := c.authorization("Basic", "Bearer")
 	netrcFile := filepath.Join(c.Dir, "netrc")
 	curlFile := filepath.Join(c.Dir, "curlrc")
 	curlrc := "# written by patinject for one run; removed when it ends\n" +
-		`header = "Authorization: Basic ` + b64.Reveal() + `"` + "\n"
+		`header = "Authorization: ` + auth.Reveal() + `"` + "\n"
 	p := Plan{
 		Files: []File{
 			{Path: netrcFile, Content: secret.NewValue(b.String()), Secret: true},
@@ -79,7 +79,7 @@ func netrcPlan(c Config) (Plan, error) {
 			{Name: "NETRC", Value: secret.NewValue(netrcFile)},
 			{Name: CurlConfigEnv, Value: secret.NewValue(curlFile)},
 		},
-		Masks: []secret.Value{b64, secret.NewValue("Basic " + b64.Reveal())},
+		Masks: masks,
 	}
 	if pw != c.Token.Reveal() {
 		p.Masks = append(p.Masks, secret.NewValue(pw))

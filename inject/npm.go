@@ -17,6 +17,10 @@ import (
 //	//host[:port]/path/:_password=base64(token)
 //	//host[:port]/path/:email=...
 //
+// or, for an Entra token (TokenKind Bearer), the form Microsoft documents for one,
+//
+//	//host[:port]/path/:_authToken=TOKEN
+//
 // for an Azure Artifacts feed (…/_packaging/FEED/npm/registry/) both the /npm/registry/ and the
 // /npm/ prefixes. npm sends them only to URLs under that prefix. The registry setting itself is
 // left alone: the project's .npmrc or --registry chooses it.
@@ -30,7 +34,7 @@ import (
 // prefixes is dropped from the copy: npm prefers _authToken over a password, and the user asked
 // for the token to be used.
 
-// NpmPasswordEnv holds base64(token) in ModeRun.
+// NpmPasswordEnv holds base64(token) (the token itself for a bearer token) in ModeRun.
 const NpmPasswordEnv = "PATINJECT_NPM_PASSWORD"
 
 const npmEmail = "npm requires email to be set but doesn't use the value"
@@ -78,6 +82,9 @@ func npmPlan(c Config) (Plan, error) {
 	}
 
 	pw := secret.NewValue(base64.StdEncoding.EncodeToString([]byte(c.Token.Reveal())))
+	if c.TokenKind == Bearer {
+		pw = c.Token // npm sends _authToken as "Authorization: Bearer"
+	}
 	p := Plan{Masks: []secret.Value{pw}}
 	inFile := pw.Reveal()
 	if c.Mode == ModeRun {
@@ -87,6 +94,10 @@ func npmPlan(c Config) (Plan, error) {
 	b.WriteString("; begin auth written by patinject for one run; removed when it ends\n")
 	user := npmrcEscape(c.username())
 	for _, prefix := range prefixes {
+		if c.TokenKind == Bearer {
+			b.WriteString(prefix + ":_authToken=" + inFile + "\n")
+			continue
+		}
 		b.WriteString(prefix + ":username=" + user + "\n")
 		b.WriteString(prefix + ":_password=" + inFile + "\n")
 		b.WriteString(prefix + ":email=" + npmEmail + "\n")

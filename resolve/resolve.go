@@ -204,3 +204,17 @@ func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]secret.Secret
 	}
 	return secrets, nil
 }
+
+// Refresher is a source whose values are short-lived tokens it can get again from the same
+// identity (an Entra access token): Fresh returns a function that gives the current value of
+// ref, a new one when the last nears expiry, with its expiry. The git credential helper hands
+// out such a value for a job longer than one token's life.
+type Refresher interface {
+	Fresh(ctx context.Context, ref secret.Ref) (func(context.Context) (secret.Value, time.Time, error), error)
+}
+
+// Bearer is a source whose values are OAuth bearer tokens rather than passwords or PATs: the
+// tools send them as "Authorization: Bearer" where they can (inject.Config.TokenKind).
+type Bearer interface {
+	Bearer(ref secret.Ref) bool
+}

@@ -5,6 +5,7 @@ package source
 import (
 	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/source/adopat"
+	"github.com/patinject/patinject/source/entra"
 	"github.com/patinject/patinject/source/envsrc"
 	"github.com/patinject/patinject/source/filesrc"
 	"github.com/patinject/patinject/source/vault"
@@ -17,5 +18,6 @@ func Registry() resolve.Registry {
 		filesrc.Provider,
 		adopat.Provider,
 		vault.Provider,
+		entra.Provider,
 	}
 }

@@ -38,6 +38,18 @@ func Start(t testing.TB, user, password string, pkgs ...Package) *Feed {
 // StartOn is Start on another local address.
 func StartOn(t testing.TB, addr, user, password string, pkgs ...Package) *Feed {
 	t.Helper()
+	return start(t, addr, func(f *Feed, h http.Handler) http.Handler { return f.Log.Gate(user, password, h) }, pkgs)
+}
+
+// StartGated serves pkgs on 127.0.0.1 behind gate (an Entra token check, say) instead of a Basic
+// check; every request is still logged.
+func StartGated(t testing.TB, gate func(http.Handler) http.Handler, pkgs ...Package) *Feed {
+	t.Helper()
+	return start(t, "127.0.0.1:0", func(f *Feed, h http.Handler) http.Handler { return f.Log.Gate("", "", gate(h)) }, pkgs)
+}
+
+func start(t testing.TB, addr string, wrap func(*Feed, http.Handler) http.Handler, pkgs []Package) *Feed {
+	t.Helper()
 	f := &Feed{Log: &authlog.Log{}}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -55,7 +67,7 @@ func StartOn(t testing.TB, addr, user, password string, pkgs ...Package) *Feed {
 		nupkgs[id+"/"+strings.ToLower(p.Version)] = b
 	}
 	mux := http.NewServeMux()
-	srv := httptest.NewUnstartedServer(f.Log.Gate(user, password, mux))
+	srv := httptest.NewUnstartedServer(wrap(f, mux))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

@@ -1,0 +1,229 @@
+package frontdoor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/credsock"
+	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/resolve"
+	"github.com/patinject/patinject/secret"
+)
+
+// tokenSource is the --token reference and the source that resolved it, when it was a
+// reference.
+func (s *session) tokenSource(r resolved) (secret.Ref, resolve.Source, bool) {
+	if r.token == nil {
+		return secret.Ref{}, nil, false
+	}
+	ref, err := secret.ParseRef(r.token.Origin)
+	if err != nil {
+		return secret.Ref{}, nil, false
+	}
+	src, ok := s.resolver.Sources[ref.Scheme]
+	return ref, src, ok
+}
+
+// tokenKind sets how the tools send the --token credential: as a bearer token when its source
+// says so (entra://), else as a PAT.
+func (s *session) tokenKind(cfg *inject.Config, r resolved) {
+	// What the source answered with decides first (the Vault engine's creds say token_type).
+	if r.token != nil && r.token.TokenType != "" {
+		if r.token.TokenType == "bearer" {
+			cfg.TokenKind = inject.Bearer
+		}
+		return
+	}
+	if ref, src, ok := s.tokenSource(r); ok {
+		if b, ok := src.(resolve.Bearer); ok && b.Bearer(ref) {
+			cfg.TokenKind = inject.Bearer
+		}
+	}
+}
+
+// helperRefreshes reports whether the git credential helper is to hand out a refreshed --token:
+// --git-credential-helper, and a source that refreshes. No I/O.
+func (s *session) helperRefreshes(r resolved) (secret.Ref, bool) {
+	if len(s.o.Tools[inject.GitCredentialHelper.Flag]) == 0 {
+		return secret.Ref{}, false
+	}
+	ref, src, ok := s.tokenSource(r)
+	if !ok {
+		return secret.Ref{}, false
+	}
+	_, ok = src.(resolve.Refresher)
+	return ref, ok
+}
+
+// planHooks are what tokenKind and the refresh set on the tools' configuration, for `plan`
+// (no I/O, no socket): the helper's arguments as run and inject would give them.
+func (s *session) planHooks(cfg *inject.Config, r resolved, dir string) {
+	s.tokenKind(cfg, r)
+	if ref, ok := s.helperRefreshes(r); ok {
+		if cfg.Mode == inject.ModeCI {
+			cfg.GitHelperRefresh = []string{"--refresh", ref.Raw}
+		} else {
+			cfg.GitHelperRefresh = []string{"--socket", filepath.Join(dir, "git-credential.sock")}
+		}
+	}
+}
+
+// refreshable is the --token reference and its fresh-value function when the git credential
+// helper can hand out a refreshed token: --git-credential-helper, and a source that refreshes.
+func (s *session) refreshable(ctx context.Context, r resolved) (secret.Ref, func(context.Context) (secret.Value, time.Time, error), bool, error) {
+	ref, ok := s.helperRefreshes(r)
+	if !ok {
+		return secret.Ref{}, nil, false, nil
+	}
+	fresh, err := s.resolver.Sources[ref.Scheme].(resolve.Refresher).Fresh(ctx, ref)
+	return ref, fresh, err == nil, err
+}
+
+// gitCredentialSocket (run) serves the --token credential, refreshed before expiry, on a 0600
+// socket in the private directory dir, made here, for the credential helper; both are gone when
+// the run ends. It returns the helper's arguments.
+func (s *session) gitCredentialSocket(ref secret.Ref, fresh func(context.Context) (secret.Value, time.Time, error), dir string) ([]string, error) {
+	if err := makePrivateDir(dir); err != nil {
+		return nil, err
+	}
+	s.reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return os.RemoveAll(dir) })
+	srv, err := credsock.Listen(filepath.Join(dir, "git-credential.sock"), func(ctx context.Context) (secret.Value, time.Time, error) {
+		v, exp, err := fresh(ctx)
+		if err != nil {
+			s.log.Debug("git credential helper: no fresh token", "ref", ref.Raw, "err", err)
+			return v, exp, fmt.Errorf("%s: %w", ref.Raw, err)
+		}
+		s.log.Debug("git credential helper: token handed out", "ref", ref.Raw, "expires", exp.UTC().Format(time.RFC3339))
+		return v, exp, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.reg.Add(cleanup.Action{Kind: "file", ID: srv.Path}, func(context.Context) error { return srv.Close() })
+	return []string{"--socket", srv.Path}, nil
+}
+
+// refreshMargin is how long before expiry the helper of `inject` replaces the token in its file
+// when it does not know the token's lifetime; when it does, half the lifetime if that is less.
+const refreshMargin = 2 * time.Minute
+
+// GitCredentialToken is the token source of `patinject git-credential` for a refreshed token:
+// the running patinject's socket (run), or the token file of `inject`, exchanged again from the
+// same CI identity through the source of REF and written back when it nears expiry. expires
+// reports the expiry of the token last returned.
+func (p *Process) GitCredentialToken(socket, refresh, file string) (password func() (secret.Value, error), expires func() time.Time) {
+	var exp time.Time
+	expires = func() time.Time { return exp }
+	if socket != "" {
+		return func() (secret.Value, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			v, e, err := credsock.Ask(ctx, socket)
+			if err != nil {
+				return secret.Value{}, fmt.Errorf("git-credential: %w", err)
+			}
+			exp = e
+			return v, nil
+		}, expires
+	}
+	return func() (secret.Value, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if file == "" {
+			return secret.Value{}, fmt.Errorf("git-credential: --refresh needs --password-file")
+		}
+		if v, e, margin, ok := readTokenCache(file); ok && time.Until(e) > margin {
+			exp = e
+			return v, nil
+		}
+		ref, err := secret.ParseRef(refresh)
+		if err != nil {
+			return secret.Value{}, fmt.Errorf("git-credential: --refresh: %w", err)
+		}
+		log := p.Logger(false)
+		r := p.sources().Resolver(resolve.Env{Lookup: p.Lookup, Environ: p.Environ, Log: log,
+			String: func(string) string { return "" }, Bool: func(string) bool { return false }})
+		rf, ok := r.Sources[ref.Scheme].(resolve.Refresher)
+		if !ok {
+			return secret.Value{}, fmt.Errorf("git-credential: --refresh %s: this source cannot refresh", ref.Raw)
+		}
+		v, e, err := func() (secret.Value, time.Time, error) {
+			fresh, err := rf.Fresh(ctx, ref)
+			if err != nil {
+				return secret.Value{}, time.Time{}, err
+			}
+			return fresh(ctx)
+		}()
+		if err != nil {
+			return secret.Value{}, fmt.Errorf("git-credential: a fresh token for %s: %w", ref.Raw, err)
+		}
+		if err := writeTokenCache(file, v, e); err != nil {
+			return secret.Value{}, fmt.Errorf("git-credential: %w (was `patinject cleanup` already run?)", err)
+		}
+		exp = e
+		return v, nil
+	}, expires
+}
+
+// readTokenCache reads "TOKEN\nexpiry=UNIX\n[issued=UNIX\n]" and says how long before expiry
+// the token is to be replaced: refreshMargin, or half its lifetime for a short one (known only
+// when the helper wrote the file; the first file, written by `inject`, gets refreshMargin).
+func readTokenCache(file string) (v secret.Value, exp time.Time, margin time.Duration, ok bool) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return secret.Value{}, time.Time{}, 0, false
+	}
+	lines := strings.Split(string(b), "\n")
+	var issued time.Time
+	for _, l := range lines[1:] {
+		k, s, _ := strings.Cut(l, "=")
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "expiry":
+			exp = time.Unix(n, 0)
+		case "issued":
+			issued = time.Unix(n, 0)
+		}
+	}
+	if lines[0] == "" || exp.IsZero() {
+		return secret.Value{}, time.Time{}, 0, false
+	}
+	margin = refreshMargin
+	if !issued.IsZero() {
+		margin = min(margin, exp.Sub(issued)/2)
+	}
+	return secret.NewValue(lines[0]), exp, margin, true
+}
+
+// writeTokenCache replaces the file, 0600, through a new file beside it; it is only ever written
+// where it already is (the private directory that `cleanup` removes).
+func writeTokenCache(file string, v secret.Value, exp time.Time) error {
+	if _, err := os.Stat(file); err != nil {
+		return fmt.Errorf("the token file is gone")
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".token-*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.WriteString(v.Reveal() + "\nexpiry=" + strconv.FormatInt(exp.Unix(), 10) +
+		"\nissued=" + strconv.FormatInt(time.Now().Unix(), 10) + "\n")
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing the token file failed")
+	}
+	if err := os.Rename(tmp.Name(), file); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}
