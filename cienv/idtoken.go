@@ -202,7 +202,7 @@ func fetchJSON(ctx context.Context, hc *http.Client, method, u, bearer string, b
 	return last
 }
 
-// message is a server's error text in a JSON answer ({"message": ...}), shortened, or "".
+// message is a server's error text in a JSON answer ({"message": ...}), fit to print, or "".
 func message(b []byte) string {
 	var m struct {
 		Message string `json:"message"`
@@ -210,7 +210,7 @@ func message(b []byte) string {
 	if json.Unmarshal(b, &m) != nil || m.Message == "" {
 		return ""
 	}
-	return ": " + msgsafe.ServerText(m.Message, 200)
+	return ": " + msgsafe.FirstLine(m.Message, 200)
 }
 
 // redactURL shows u without user information or query (msgsafe.URL).

@@ -7,6 +7,7 @@
 package msgsafe
 
 import (
+	"encoding/json"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -116,4 +117,28 @@ func ServerText(s string, max int) string {
 		s = s[:cut] + "..."
 	}
 	return Controls(s)
+}
+
+// ServerMessage is the message of a server's error body, fit to print: the "message" of a JSON
+// error (Azure DevOps, the CI platforms' token services), else the first line of the text; ""
+// for an HTML page (a sign-in page says nothing useful). See ServerText.
+func ServerMessage(body []byte, max int) string {
+	var e struct {
+		Message string `json:"message"`
+	}
+	s := string(body)
+	if json.Unmarshal(body, &e) == nil && e.Message != "" {
+		s = e.Message
+	} else if strings.Contains(strings.ToLower(s), "<html") {
+		return ""
+	}
+	return FirstLine(s, max)
+}
+
+// FirstLine is the first line of s, fit to print (see ServerText).
+func FirstLine(s string, max int) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	return ServerText(s, max)
 }

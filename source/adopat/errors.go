@@ -1,11 +1,9 @@
 package adopat
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/patinject/patinject/msgsafe"
 )
@@ -105,21 +103,6 @@ func IsUnauthorized(err error) bool {
 	return errors.As(err, &he) && (he.Status == http.StatusUnauthorized || he.Status == http.StatusNonAuthoritativeInfo)
 }
 
-// serverMessage takes the message out of an error body: the "message" of Azure DevOps' JSON
-// error, else the first line of the text, short, without control characters.
-func serverMessage(body []byte) string {
-	var e struct {
-		Message string `json:"message"`
-	}
-	s := string(body)
-	if json.Unmarshal(body, &e) == nil && e.Message != "" {
-		s = e.Message
-	} else if strings.Contains(strings.ToLower(s), "<html") {
-		return "" // a sign-in page says nothing useful
-	}
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	// A hostile or careless server may reflect the request, the access token included.
-	return msgsafe.ServerText(s, 200)
-}
+// serverMessage takes the message out of an error body (msgsafe.ServerMessage): a hostile or
+// careless server may reflect the request, the access token included.
+func serverMessage(body []byte) string { return msgsafe.ServerMessage(body, 200) }

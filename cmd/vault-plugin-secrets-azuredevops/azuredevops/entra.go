@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/vault/sdk/logical"
 
+	"github.com/patinject/patinject/msgsafe"
 	"github.com/patinject/patinject/source/adopat"
 )
 
@@ -152,7 +153,7 @@ func (b *Backend) tokenRequest(ctx context.Context, endpoint string, form url.Va
 		Codes       []int  `json:"error_codes"`
 	}
 	_ = json.Unmarshal(body, &w)
-	e := &EntraError{Status: res.StatusCode, Code: w.Error, Description: firstLine(scrub(w.Description, sent))}
+	e := &EntraError{Status: res.StatusCode, Code: w.Error, Description: msgsafe.FirstLine(scrub(w.Description, sent), 300)}
 	if len(w.Codes) > 0 {
 		e.AADSTS = w.Codes[0]
 	} else if strings.HasPrefix(w.Description, "AADSTS") {
@@ -177,23 +178,6 @@ func scrub(s string, sent []string) string {
 		if len(v) >= 4 {
 			s = strings.ReplaceAll(s, v, "***")
 		}
-	}
-	return s
-}
-
-// firstLine is the first line of s, without control characters, at most 300 bytes.
-func firstLine(s string) string {
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, strings.TrimSpace(s))
-	if len(s) > 300 {
-		s = strings.ToValidUTF8(s[:300], "") + "..."
 	}
 	return s
 }
