@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patinject/patinject/internal/retry"
+
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/patinject/patinject/msgsafe"
@@ -142,17 +144,9 @@ func azureIDToken(ctx context.Context, hc *http.Client, reqURI, accessToken, con
 // a 200 answer into out. Errors carry the status and the server's message, never the tokens.
 func fetchJSON(ctx context.Context, hc *http.Client, method, u, bearer string, body []byte, out any) error {
 	var last error
-	delay := 500 * time.Millisecond
 	for attempt := 1; attempt <= 3; attempt++ {
-		if attempt > 1 {
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return last
-			}
-			delay *= 2
+		if attempt > 1 && retry.Wait(ctx, retry.Backoff(attempt-1, 500*time.Millisecond, 2*time.Second)) != nil {
+			return last
 		}
 		var rd io.Reader
 		if body != nil {

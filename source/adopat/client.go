@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patinject/patinject/internal/retry"
 	"github.com/patinject/patinject/msgsafe"
 	"github.com/patinject/patinject/secret"
 )
@@ -417,14 +417,14 @@ func (c *Client) call(ctx context.Context, op, method, u string, body []byte) (r
 				return nil, ambiguous, fmt.Errorf("%s PAT: %w", op, ctx.Err())
 			}
 			last = err
-			wait = c.backoff(attempt)
+			wait = retry.Backoff(attempt, c.minBackoff(), c.maxBackoff())
 		case r.status == http.StatusTooManyRequests || r.status >= 500:
 			if r.status >= 500 {
 				ambiguous = true
 			}
 			last = &HTTPError{Status: r.status, Message: serverMessage(r.body)}
-			wait = c.backoff(attempt)
-			if ra, ok := retryAfter(r.header.Get("Retry-After"), time.Now()); ok {
+			wait = retry.Backoff(attempt, c.minBackoff(), c.maxBackoff())
+			if ra, ok := retry.After(r.header.Get("Retry-After"), time.Now()); ok {
 				wait = ra
 			}
 		case (r.status == http.StatusUnauthorized || r.status == http.StatusNonAuthoritativeInfo) && !refreshed && c.Auth != nil && c.Auth.Refreshable():
@@ -443,12 +443,8 @@ func (c *Client) call(ctx context.Context, op, method, u string, body []byte) (r
 		}
 		c.debug("PAT API: retrying", "op", op, "attempt", attempt, "wait", wait.Round(time.Millisecond), "why", last)
 		c.progress(fmt.Sprintf("Azure DevOps PAT API: %s answered %v; trying again in %s (attempt %d)", op, last, wait.Round(time.Millisecond), attempt+1))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ambiguous, fmt.Errorf("%s PAT: %w", op, ctx.Err())
-		case <-t.C:
+		if err := retry.Wait(ctx, wait); err != nil {
+			return nil, ambiguous, fmt.Errorf("%s PAT: %w", op, err)
 		}
 	}
 }
@@ -513,31 +509,8 @@ func (c *Client) send(ctx context.Context, method, u string, body []byte) (*resp
 // redactURL shows u without user information or query (msgsafe.URL).
 func redactURL(u string) string { return msgsafe.URL(u) }
 
-// backoff is the wait before attempt+1: exponential from MinBackoff, capped at MaxBackoff, with
-// full jitter in its upper half.
-func (c *Client) backoff(attempt int) time.Duration {
-	lo, hi := orDefault(c.MinBackoff, 500*time.Millisecond), orDefault(c.MaxBackoff, 8*time.Second)
-	d := lo << min(attempt-1, 20)
-	if d > hi || d <= 0 {
-		d = hi
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
+func (c *Client) minBackoff() time.Duration { return orDefault(c.MinBackoff, 500*time.Millisecond) }
+func (c *Client) maxBackoff() time.Duration { return orDefault(c.MaxBackoff, 8*time.Second) }
 
 func (c *Client) progress(msg string) {
 	if c.Progress != nil {

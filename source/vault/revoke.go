@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	rtry "github.com/patinject/patinject/internal/retry"
+
 	"github.com/hashicorp/vault/api"
 
 	"github.com/patinject/patinject/cleanup"
@@ -20,21 +22,7 @@ const (
 )
 
 func retry(ctx context.Context, f func(context.Context) error) error {
-	delay := revokeBackoff
-	for attempt := 1; ; attempt++ {
-		err := f(ctx)
-		if err == nil || !transient(err) || attempt == revokeAttempts {
-			return err
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		}
-		delay *= 2
-	}
+	return rtry.Policy{Attempts: revokeAttempts, Min: revokeBackoff, Max: 8 * revokeBackoff}.Do(ctx, f, transient)
 }
 
 // revokeLease revokes one lease and waits until the engine has taken it back (sync). A lease
