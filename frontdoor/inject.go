@@ -14,6 +14,7 @@ import (
 	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/internal/privdir"
 )
 
 // InjectOptions are what `inject` takes besides Options.
@@ -135,14 +136,16 @@ func (s *session) rollback(err error, u *undo) error {
 
 // prepare makes the private directory and registers the removal of every file inject writes.
 func (s *session) prepare(t *target) (string, error) {
-	dir, err := privateDirIn(t.tempBase)
+	pd, err := privdir.New(t.tempBase)
 	if err != nil {
 		return "", err
 	}
-	s.reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return os.RemoveAll(dir) })
+	dir := pd.Path()
+	s.reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return pd.Remove() })
 	if t.platform == cienv.Azure && t.tempBase != "" {
-		// Beside the private directory, not in it, for the agent to upload; cleanup removes it.
-		t.summary = dir + "-summary.md"
+		// In the private directory, created exclusively (privdir.WriteNew), for the agent to
+		// upload (it runs as the same user); cleanup removes it.
+		t.summary = filepath.Join(dir, "summary.md")
 		s.reg.Add(cleanup.Action{Kind: "file", ID: t.summary, Label: "summary"}, func(context.Context) error { return removeIfExists(t.summary) })
 	}
 	if t.dotenv != "" {
