@@ -70,13 +70,14 @@ func (g *group) start() error {
 	dog := make(chan *os.File, 1)
 	go func() { dog <- startWatchdog(g.private) }()
 	started := make(chan error, 1)
-	g.startDone = make(chan struct{})
+	startDone := make(chan struct{})
+	g.startDone = startDone
 	go func() {
 		runtime.LockOSThread()
 		err := g.cmd.Start()
 		started <- err
 		if err == nil {
-			<-g.startDone
+			<-startDone
 		}
 		runtime.UnlockOSThread()
 	}()
