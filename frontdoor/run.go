@@ -128,7 +128,12 @@ func (s *session) planAndWrite(ctx context.Context, r resolved) (inject.Plan, er
 // makeRunDir makes the run's private directory (reserved by planAndWrite) and registers its
 // removal; the runner's watchdog removes it too if patinject is killed.
 func (s *session) makeRunDir() error {
-	if err := s.runDir.Make(); err != nil {
+	// A private directory left by a run that was killed (SIGKILL, OOM) before it could remove it,
+	// and that no watchdog removed (Windows, or no sh), is recognised by its released hold.
+	if removed, err := privdir.Sweep(""); len(removed) > 0 || err != nil {
+		s.log.Debug("removed the private directories of killed runs", "dirs", removed, "error", err)
+	}
+	if err := s.runDir.MakeHeld(); err != nil {
 		return err
 	}
 	dir := s.runDir.Path()

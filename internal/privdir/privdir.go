@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Prefix starts the name of every private directory, under the temporary directory.
@@ -24,7 +25,11 @@ const Prefix = "patinject-"
 type Dir struct {
 	path string
 	made fs.FileInfo // what Make created, to recognise it at removal; nil before
+	held *os.File    // the held lock of MakeHeld, nil otherwise
 }
+
+// lockName is the file in a held directory that its run keeps locked while it lives.
+const lockName = ".held"
 
 // Reserve names a new private directory under base ("" is the system's temporary directory)
 // without making it: a run that writes no file touches no disk.
@@ -78,6 +83,27 @@ func (d *Dir) Make() error {
 	return nil
 }
 
+// MakeHeld makes the directory like Make, for a run that removes it when it ends: a lock file in
+// it stays locked while this process lives, so that Sweep, in a later patinject, recognises and
+// removes the directory if this process was killed before it could (SIGKILL, an OOM kill, a
+// crash), on every system, without a watchdog.
+func (d *Dir) MakeHeld() error {
+	if err := d.Make(); err != nil {
+		return err
+	}
+	if d.held != nil {
+		return nil
+	}
+	f, err := createHeld(filepath.Join(d.path, lockName))
+	if err != nil {
+		os.RemoveAll(d.path)
+		d.made = nil
+		return fmt.Errorf("locking the private directory: %w", err)
+	}
+	d.held = f
+	return nil
+}
+
 // WriteFile writes a new file name (a plain name, no separators) in the directory, making the
 // directory first if needed, and returns its path.
 func (d *Dir) WriteFile(name string, data []byte) (string, error) {
@@ -98,6 +124,10 @@ func (d *Dir) WriteFile(name string, data []byte) (string, error) {
 func (d *Dir) Remove() error {
 	if d.made == nil {
 		return nil
+	}
+	if d.held != nil {
+		d.held.Close() // Windows removes no file that is open without delete sharing
+		d.held = nil
 	}
 	st, err := os.Lstat(d.path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -150,4 +180,47 @@ func Replace(path string, data []byte) error {
 		return err
 	}
 	return nil
+}
+
+// Sweep removes the held private directories (MakeHeld) under base ("" is the system's
+// temporary directory) whose process has died without removing them: each is a real directory
+// (not a link), named like a private directory, owned by the current user, and its lock file
+// can be locked, which only happens once the process that held it is gone. A directory made
+// without a hold (inject's, which later steps use) is never touched. It returns what it removed.
+func Sweep(base string) ([]string, error) {
+	if base == "" {
+		base = os.TempDir()
+	}
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), Prefix) || e.Type()&fs.ModeSymlink != 0 {
+			continue
+		}
+		dir := filepath.Join(base, e.Name())
+		st, err := os.Lstat(dir)
+		if err != nil || !st.IsDir() || !ownedByMe(dir, st) {
+			continue
+		}
+		lock, ok := tryLock(filepath.Join(dir, lockName))
+		if !ok {
+			continue // held: its run is alive; or no lock file: not a run's directory
+		}
+		// Still the same directory, and locked by us now: nobody else can be using it.
+		if again, err := os.Lstat(dir); err != nil || !os.SameFile(st, again) {
+			lock.Close()
+			continue
+		}
+		lock.Close()
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, dir)
+	}
+	return removed, errors.Join(errs...)
 }

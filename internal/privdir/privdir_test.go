@@ -170,3 +170,62 @@ func TestOwnerOnlySDDL(t *testing.T) {
 		t.Errorf("dir: got %s, want %s", got, want)
 	}
 }
+
+// Sweep removes a held directory whose holder is gone, and nothing else: not a live run's, not
+// inject's (never held), not through a link.
+func TestSweep(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	held := func() *Dir {
+		d, err := Reserve(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.MakeHeld(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.WriteFile("netrc", []byte("secret")); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	alive := held()
+	dead := held()
+	dead.held.Close() // what the kernel does when the process dies
+	dead.held = nil
+	unheld, err := New(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A link named like a private directory, to a dead run's directory elsewhere.
+	elsewhere := t.TempDir()
+	other, err := Reserve(elsewhere)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.MakeHeld(); err != nil {
+		t.Fatal(err)
+	}
+	other.held.Close()
+	other.held = nil
+	link := filepath.Join(base, Prefix+"link")
+	if err := os.Symlink(other.Path(), link); err != nil {
+		link = other.Path() // no symbolic links here (Windows without the privilege)
+	}
+
+	removed, err := Sweep(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != dead.Path() {
+		t.Fatalf("removed %q, want only %s", removed, dead.Path())
+	}
+	for _, p := range []string{alive.Path(), unheld.Path(), link, other.Path()} {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s was removed: %v", p, err)
+		}
+	}
+	if err := alive.Remove(); err != nil {
+		t.Fatal(err)
+	}
+}
