@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
@@ -15,6 +14,7 @@ import (
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/inject"
 	"github.com/patinject/patinject/internal/privdir"
+	"github.com/patinject/patinject/runner"
 )
 
 // InjectOptions are what `inject` takes besides Options.
@@ -59,7 +59,9 @@ func (p *Process) Inject(ctx context.Context, o *Options, io InjectOptions) (err
 	if t.key, err = cleanup.NewKey(); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	// Every signal whose default would end patinject before its rollback (HUP from a closed
+	// terminal, ABRT, ...) cancels instead; SIGPIPE is an error everywhere (cmd.Main).
+	ctx, stop := signal.NotifyContext(ctx, runner.Forwarded...)
 	defer stop()
 
 	s := p.newSession(ctx, o, &cleanup.Registry{})
