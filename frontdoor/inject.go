@@ -73,10 +73,11 @@ func (p *Process) Inject(ctx context.Context, o *Options, io InjectOptions) (err
 		return err
 	}
 	r, err := s.resolve(ctx)
+	if ctx.Err() != nil {
+		// Also when every source answered anyway: a signal came, nothing is handed on.
+		return fmt.Errorf("interrupted while resolving secrets")
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted while resolving secrets")
-		}
 		return err
 	}
 	if err := s.record(t, prev, u); err != nil {
