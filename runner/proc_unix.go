@@ -230,6 +230,9 @@ func takeTerminal(fd, pgrp int) error {
 func jobControl(g *group) func() {
 	chld := make(chan os.Signal, 1)
 	signal.Notify(chld, syscall.SIGCHLD)
+	// A stop before Notify took effect sent its SIGCHLD to no one: look once at the start (a
+	// stop stays reported until waitid collects it).
+	chld <- syscall.SIGCHLD
 	quit := make(chan struct{})
 	done := make(chan struct{})
 	pid := g.pgid()
