@@ -14,6 +14,7 @@ import (
 
 	"github.com/patinject/patinject/frontdoor"
 	"github.com/patinject/patinject/msgsafe/msgfilter"
+	"github.com/patinject/patinject/runner"
 )
 
 // Set at build time with -ldflags "-X github.com/patinject/patinject/cmd.version=...".
@@ -31,6 +32,7 @@ type app struct {
 
 // Main runs patinject with args (args[0] is the program name) and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	runner.SurviveBrokenPipes() // a closed stdout or stderr is a write error, not death before cleanup
 	a := &app{p: &frontdoor.Process{
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		Lookup: os.LookupEnv, Environ: os.Environ, Version: version,

@@ -20,6 +20,8 @@ const (
 	ExitCannotExec = 126
 	// ExitNotFound: the command was not found.
 	ExitNotFound = 127
+	// ExitOutputLost: `run` could not write the command's output (a closed pipe); cleanup ran.
+	ExitOutputLost = frontdoor.ExitOutputLost
 )
 
 var (

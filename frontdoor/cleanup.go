@@ -11,6 +11,7 @@ import (
 	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/internal/privdir"
 )
 
 // CleanupOptions are what `cleanup` takes besides the source flags in Options.
@@ -53,6 +54,10 @@ func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) er
 		return strictly(o)
 	}
 	log := p.Logger(o.Debug)
+	// Private directories of runs killed before they could remove them (privdir.Sweep).
+	if removed, serr := privdir.Sweep(""); len(removed) > 0 || serr != nil {
+		log.Debug("removed the private directories of killed runs", "dirs", removed, "error", serr)
+	}
 	if st == nil && env.TempDirOf(pl) != "" {
 		// No state: the main step may have died before writing it. What it minted is in the
 		// journal of the job's temp directory.

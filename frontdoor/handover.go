@@ -12,6 +12,7 @@ import (
 	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/internal/privdir"
 	"github.com/patinject/patinject/secret"
 )
 
@@ -77,7 +78,7 @@ func asFiles(h *inject.Handover, names []string, dir string) error {
 		}
 		delete(asFile, v.Name)
 		path := filepath.Join(dir, "var-"+v.Name)
-		if err := writeFile(path, []byte(v.Value.Reveal())); err != nil {
+		if err := privdir.WriteNew(path, []byte(v.Value.Reveal())); err != nil {
 			return fmt.Errorf("--as-file %s: writing %s: %w", v.Name, path, err)
 		}
 		h.Vars[i] = inject.Var{Name: v.Name, Value: secret.NewValue(path), Secret: false}
@@ -181,7 +182,7 @@ func (p *Process) emit(t *target, h inject.Handover, u *undo) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFile(t.dotenv, b); err != nil {
+		if err := privdir.WriteNew(t.dotenv, b); err != nil { // a new file, never one planted there
 			return fmt.Errorf("--dotenv %s: %w", t.dotenv, err)
 		}
 		t.dotenvSum = cleanup.SHA256(b)

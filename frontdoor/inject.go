@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
@@ -14,6 +13,8 @@ import (
 	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/internal/privdir"
+	"github.com/patinject/patinject/runner"
 )
 
 // InjectOptions are what `inject` takes besides Options.
@@ -58,7 +59,9 @@ func (p *Process) Inject(ctx context.Context, o *Options, io InjectOptions) (err
 	if t.key, err = cleanup.NewKey(); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	// Every signal whose default would end patinject before its rollback (HUP from a closed
+	// terminal, ABRT, ...) cancels instead; SIGPIPE is an error everywhere (cmd.Main).
+	ctx, stop := signal.NotifyContext(ctx, runner.Forwarded...)
 	defer stop()
 
 	s := p.newSession(ctx, o, &cleanup.Registry{})
@@ -70,10 +73,11 @@ func (p *Process) Inject(ctx context.Context, o *Options, io InjectOptions) (err
 		return err
 	}
 	r, err := s.resolve(ctx)
+	if ctx.Err() != nil {
+		// Also when every source answered anyway: a signal came, nothing is handed on.
+		return fmt.Errorf("interrupted while resolving secrets")
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted while resolving secrets")
-		}
 		return err
 	}
 	if err := s.record(t, prev, u); err != nil {
@@ -135,14 +139,16 @@ func (s *session) rollback(err error, u *undo) error {
 
 // prepare makes the private directory and registers the removal of every file inject writes.
 func (s *session) prepare(t *target) (string, error) {
-	dir, err := privateDirIn(t.tempBase)
+	pd, err := privdir.New(t.tempBase)
 	if err != nil {
 		return "", err
 	}
-	s.reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return os.RemoveAll(dir) })
+	dir := pd.Path()
+	s.reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return pd.Remove() })
 	if t.platform == cienv.Azure && t.tempBase != "" {
-		// Beside the private directory, not in it, for the agent to upload; cleanup removes it.
-		t.summary = dir + "-summary.md"
+		// In the private directory, created exclusively (privdir.WriteNew), for the agent to
+		// upload (it runs as the same user); cleanup removes it.
+		t.summary = filepath.Join(dir, "summary.md")
 		s.reg.Add(cleanup.Action{Kind: "file", ID: t.summary, Label: "summary"}, func(context.Context) error { return removeIfExists(t.summary) })
 	}
 	if t.dotenv != "" {

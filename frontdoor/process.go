@@ -47,6 +47,12 @@ const (
 	// ExitCleanup: everything else succeeded, but a revocation or removal failed and the user
 	// asked for strict cleanup (--strict-cleanup). Without it a failed cleanup only warns.
 	ExitCleanup = 123
+	// ExitOutputLost: `run` could not write the command's output (the reader of patinject's
+	// stdout or stderr went away, or the disk is full). The command met the same broken pipe it
+	// would have met without patinject, and cleanup ran. 141 is 128+SIGPIPE, what a shell reports
+	// for a writer whose reader went away, so `set -o pipefail` scripts see what they would see
+	// without patinject.
+	ExitOutputLost = 141
 )
 
 func (p *Process) sources() resolve.Registry {

@@ -89,10 +89,9 @@ func (s *session) refreshable(ctx context.Context, r resolved) (secret.Ref, func
 // socket in the private directory dir, made here, for the credential helper; both are gone when
 // the run ends. It returns the helper's arguments.
 func (s *session) gitCredentialSocket(ref secret.Ref, fresh func(context.Context) (secret.Value, time.Time, error), dir string) ([]string, error) {
-	if err := makePrivateDir(dir); err != nil {
+	if err := s.makeRunDir(); err != nil {
 		return nil, err
 	}
-	s.reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return os.RemoveAll(dir) })
 	srv, err := credsock.Listen(filepath.Join(dir, "git-credential.sock"), func(ctx context.Context) (secret.Value, time.Time, error) {
 		v, exp, err := fresh(ctx)
 		if err != nil {

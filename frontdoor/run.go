@@ -12,6 +12,7 @@ import (
 
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/internal/privdir"
 	"github.com/patinject/patinject/runner"
 )
 
@@ -94,10 +95,12 @@ func (s *session) resolveInterruptibly(ctx context.Context, sigs <-chan os.Signa
 // planAndWrite builds the tools' plan and writes its files into a private directory, made only
 // if the plan has files: a run that only exports variables touches no disk.
 func (s *session) planAndWrite(ctx context.Context, r resolved) (inject.Plan, error) {
-	dir, err := reserveDir()
+	pd, err := privdir.Reserve("")
 	if err != nil {
 		return inject.Plan{}, err
 	}
+	s.runDir = pd
+	dir := pd.Path()
 	cfg := s.o.toolConfig(r.token, dir, s.p.Lookup, inject.ModeRun)
 	s.tokenKind(&cfg, r)
 	dirMade := false
@@ -115,12 +118,28 @@ func (s *session) planAndWrite(ctx context.Context, r resolved) (inject.Plan, er
 		return plan, err
 	}
 	if !dirMade {
-		if err := makePrivateDir(dir); err != nil {
+		if err := s.makeRunDir(); err != nil {
 			return plan, err
 		}
-		s.reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return os.RemoveAll(dir) })
 	}
 	return plan, writeFiles(plan.Files)
+}
+
+// makeRunDir makes the run's private directory (reserved by planAndWrite) and registers its
+// removal; the runner's watchdog removes it too if patinject is killed.
+func (s *session) makeRunDir() error {
+	// A private directory left by a run that was killed (SIGKILL, OOM) before it could remove it,
+	// and that no watchdog removed (Windows, or no sh), is recognised by its released hold.
+	if removed, err := privdir.Sweep(""); len(removed) > 0 || err != nil {
+		s.log.Debug("removed the private directories of killed runs", "dirs", removed, "error", err)
+	}
+	if err := s.runDir.MakeHeld(); err != nil {
+		return err
+	}
+	dir := s.runDir.Path()
+	s.private = append(s.private, dir)
+	s.reg.Add(cleanup.Action{Kind: "dir", ID: dir}, func(context.Context) error { return s.runDir.Remove() })
+	return nil
 }
 
 // runChild starts the command with the secrets in its environment and its output redacted.
@@ -140,6 +159,7 @@ func (s *session) runChild(ro RunOptions, r resolved, plan inject.Plan, sigs <-c
 	stdin, _ := s.p.Stdin.(*os.File)
 	code, runErr := runner.Run(runner.Command{
 		Args: ro.Args, Env: s.childEnv(r, plan), Stdin: stdin, Stdout: stdout, Stderr: stderr, Signals: sigs,
+		Private: s.private,
 	})
 	for _, red := range redactors {
 		if ferr := red.Flush(); ferr != nil && runErr == nil {
@@ -152,6 +172,10 @@ func (s *session) runChild(ro RunOptions, r resolved, plan inject.Plan, sigs <-c
 			return runErr
 		}
 		s.p.Warnf("%v", runErr)
+		var oe *runner.OutputError
+		if errors.As(runErr, &oe) {
+			return &ExitError{Code: ExitOutputLost}
+		}
 	}
 	return &ExitError{Code: code}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/internal/privdir"
 	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
 )
@@ -24,6 +25,8 @@ type session struct {
 	resolver   *resolve.Resolver
 	journal    *cleanup.Journal
 	journalDir string
+	private    []string     // private directories made (run), for the runner's watchdog
+	runDir     *privdir.Dir // run: the private directory, reserved, made when a file needs it
 }
 
 // newSession builds every source for this command (no I/O yet) over reg; reg nil means

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/patinject/patinject/cienv"
+	"github.com/patinject/patinject/internal/platform"
 )
 
 // StateFileName is the default state file, in the platform's per-job temporary directory. What
@@ -14,16 +15,13 @@ const StateFileName = "patinject-state.json"
 
 // defaultStatePath is where `inject` records, and `cleanup` looks, when --state is not given:
 // the platform's per-job temporary directory, or for local use the user's state directory
-// ($XDG_STATE_HOME/patinject, else ~/.local/state/patinject).
+// ($XDG_STATE_HOME/patinject, else ~/.local/state/patinject; %LOCALAPPDATA%\patinject on Windows).
 func defaultStatePath(p cienv.Platform, env cienv.Context, lookup func(string) (string, bool)) (string, error) {
 	if d := env.TempDirOf(p); d != "" {
 		return filepath.Join(d, StateFileName), nil
 	}
-	if d, ok := lookup("XDG_STATE_HOME"); ok && filepath.IsAbs(d) {
-		return filepath.Join(d, "patinject", "state.json"), nil
+	if f := platform.StateFile(platform.GOOS, lookup); f != "" { // %LOCALAPPDATA% on Windows
+		return f, nil
 	}
-	if home, ok := lookup("HOME"); ok && filepath.IsAbs(home) {
-		return filepath.Join(home, ".local", "state", "patinject", "state.json"), nil
-	}
-	return "", fmt.Errorf("no place for the state file: set HOME or give --state FILE")
+	return "", fmt.Errorf("no place for the state file: set HOME (LOCALAPPDATA on Windows) or give --state FILE")
 }

@@ -3,8 +3,9 @@ package inject
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
+
+	"github.com/patinject/patinject/internal/privdir"
 )
 
 // Azure hands a Handover to Azure Pipelines (Services and Azure DevOps Server; protocols.md
@@ -74,7 +75,7 @@ func (a Azure) Emit(h Handover) error {
 		b.WriteByte('\n')
 	}
 	if a.SummaryFile != "" {
-		if err := os.WriteFile(a.SummaryFile, []byte(SummaryMarkdown("patinject", h.Summary)), 0o600); err != nil {
+		if err := privdir.WriteNew(a.SummaryFile, []byte(SummaryMarkdown("patinject", h.Summary))); err != nil {
 			return fmt.Errorf("writing the summary: %w", err)
 		}
 		b.WriteString(cmd("task.uploadsummary", nil, a.SummaryFile))

@@ -7,10 +7,10 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/patinject/patinject/internal/platform"
 	"github.com/patinject/patinject/msgsafe"
 	"github.com/patinject/patinject/secret"
 )
@@ -55,6 +55,9 @@ type Config struct {
 	WorkDir string                      // where the tools will run: NuGet reads its config from here upward
 	Lookup  func(string) (string, bool) // the environment the plan extends (GIT_CONFIG_COUNT, HOME, ...)
 	Mode    Mode
+	// GOOS is the operating system the tools run on, which decides where they read the user's
+	// configuration; "" is the one patinject runs on (tests set others).
+	GOOS string
 }
 
 // Kind is how a credential authenticates over HTTP.
@@ -166,29 +169,40 @@ func httpURL(flag, raw string) (*url.URL, error) {
 }
 
 // userFile reads the user's own configuration file of a tool: the file the first of vars that is
-// set names, else ~/name. It is "" when there is none: reading it is how an injector keeps the
-// user's lines in the file it writes instead.
-func (c Config) userFile(name string, vars ...string) (string, error) {
-	path := ""
+// set names, else the first of defaults that exists (internal/platform knows where each tool looks
+// on each system). It is "" when there is none: reading it is how an injector keeps the user's
+// lines in the file it writes instead.
+func (c Config) userFile(defaults []string, vars ...string) (string, error) {
+	var paths []string
 	for _, v := range vars {
 		if p, ok := c.lookup(v); ok && p != "" {
-			path = p
+			paths = []string{p}
 			break
 		}
 	}
-	if path == "" {
-		home, ok := c.lookup("HOME")
-		if !ok || home == "" {
-			return "", nil
+	if paths == nil {
+		paths = defaults
+	}
+	for _, path := range paths {
+		if path == "" {
+			continue
 		}
-		path = filepath.Join(home, name)
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return string(b), nil
 	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil
+	return "", nil
+}
+
+// goos is the operating system the tools run on: c.GOOS, else the one patinject runs on.
+func (c Config) goos() string {
+	if c.GOOS != "" {
+		return c.GOOS
 	}
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
+	return platform.GOOS
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/patinject/patinject/internal/platform"
 	"github.com/patinject/patinject/secret"
 )
 
@@ -120,7 +121,7 @@ type innerXML struct {
 // usersMavenSettings reads ~/.m2/settings.xml, the file Maven reads when not given -s.
 func (c Config) usersMavenSettings() (mavenUserSettings, error) {
 	var s mavenUserSettings
-	content, err := c.userFile(filepath.Join(".m2", "settings.xml"))
+	content, err := c.userFile([]string{platform.MavenUserSettings(c.goos(), c.Lookup)})
 	if err != nil || content == "" {
 		return s, err
 	}

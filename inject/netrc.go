@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/patinject/patinject/internal/platform"
 	"github.com/patinject/patinject/secret"
 )
 
@@ -114,7 +115,7 @@ func netrcToken(s string) string {
 
 // usersNetrc is the content of the netrc file the user's clients read now, "" when none.
 func (c Config) usersNetrc() (string, error) {
-	content, err := c.userFile(".netrc", "NETRC")
+	content, err := c.userFile(platform.NetrcFiles(c.goos(), c.Lookup), "NETRC")
 	if err != nil {
 		return "", fmt.Errorf("--netrc: reading your netrc to keep its entries: %w", err)
 	}

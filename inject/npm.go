@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/patinject/patinject/internal/platform"
 	"github.com/patinject/patinject/secret"
 )
 
@@ -134,7 +135,7 @@ func npmPrefixes(raw string) ([]string, error) {
 
 // usersNpmrc is the user config npm reads now, "" when there is none.
 func (c Config) usersNpmrc() (string, error) {
-	content, err := c.userFile(".npmrc", "NPM_CONFIG_USERCONFIG", "npm_config_userconfig")
+	content, err := c.userFile([]string{platform.NpmUserConfig(c.goos(), c.Lookup)}, "NPM_CONFIG_USERCONFIG", "npm_config_userconfig")
 	if err != nil {
 		return "", fmt.Errorf("--npm: reading your npm user config to keep its lines: %w", err)
 	}

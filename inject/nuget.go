@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/patinject/patinject/internal/platform"
 	"github.com/patinject/patinject/msgsafe"
 	"github.com/patinject/patinject/secret"
 )
@@ -279,15 +280,7 @@ func nugetCovers(sources []nugetSource, endpoint string) bool {
 // its order: the user-wide ones first, then each directory from the root down to the working
 // directory, a nearer file overriding a farther one.
 func (c Config) usersNuGetConfig() (*nugetConfig, error) {
-	var files []string
-	if home, ok := c.lookup("HOME"); ok && home != "" {
-		files = append(files, filepath.Join(home, ".nuget", "NuGet", "NuGet.Config"))
-		xdg, ok := c.lookup("XDG_CONFIG_HOME")
-		if !ok || xdg == "" {
-			xdg = filepath.Join(home, ".config")
-		}
-		files = append(files, filepath.Join(xdg, "NuGet", "NuGet.Config"))
-	}
+	files := platform.NuGetUserConfigs(c.goos(), c.Lookup) // %APPDATA%\NuGet\NuGet.Config on Windows
 	if c.WorkDir != "" {
 		var dirs []string
 		for d := filepath.Clean(c.WorkDir); ; d = filepath.Dir(d) {

@@ -1,6 +1,13 @@
 // Package runner supervises the command that `patinject run` starts: it attaches stdin, carries
 // stdout and stderr through the caller's writers (the redactors) as separate streams, forwards
 // signals, and turns the way the command ended into an exit code.
+//
+// The command never outlives patinject. On Unix it runs in a process group of its own: signals
+// are forwarded to the whole group, what is left of the group when the command exits is
+// terminated, a watchdog kills the group if patinject itself is killed (SIGKILL, OOM), and on
+// Linux the command also gets SIGKILL as its parent-death signal. On Windows it runs in a job
+// object that kills it and every process it started when patinject's handle to the job closes,
+// however patinject ends.
 package runner
 
 import (
@@ -15,8 +22,19 @@ import (
 	"time"
 )
 
-// Forwarded are the signals passed on to the command. A second SIGINT kills it.
-var Forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
+// Forwarded (signals_*.go) are the signals passed on to the command. A second interrupt kills it.
+
+// OutputError is the command's output that could not be written: the reader of patinject's
+// stdout or stderr went away (a closed pipe) or the disk is full. The stream is then closed on
+// the command's side too, so the command sees a broken pipe exactly as it would have without
+// patinject in between, and the run goes on to its end (and cleanup) as usual.
+type OutputError struct{ Err error }
+
+func (e *OutputError) Error() string {
+	return fmt.Sprintf("the command's output could not be written (%v); its end of the stream was closed", e.Err)
+}
+
+func (e *OutputError) Unwrap() error { return e.Err }
 
 // StartError is a command that could not be started. Code is 127 when it was not found and 126
 // when it was found but could not be executed.
@@ -47,6 +65,10 @@ type Command struct {
 	// WaitDelay bounds how long output is still read after the command exited, when a process it
 	// left behind keeps the streams open. Default 2s.
 	WaitDelay time.Duration
+	// Private are directories of this run that hold secrets (absolute paths). If patinject is
+	// killed while the command runs (SIGKILL, OOM), so that its own cleanup cannot run, the
+	// watchdog removes them (Unix).
+	Private []string
 	// Started, if set, is called once the command runs.
 	Started func(pid int)
 }
@@ -56,7 +78,8 @@ const copyBuf = 256 << 10
 
 // Run starts the command and waits for it. It returns the exit code the way a shell reports it:
 // the command's own, or 128+N when signal N ended it. An error is returned only when the command
-// could not be started (*StartError) or its output could not be written.
+// could not be started (*StartError) or its output could not be written (*OutputError, with the
+// command's code).
 func Run(c Command) (int, error) {
 	path, err := lookPath(c.Args[0])
 	if err != nil {
@@ -77,9 +100,11 @@ func Run(c Command) (int, error) {
 	if cmd.Stderr, err = p.attach(c.Stderr); err != nil {
 		return 0, err
 	}
-	if err := cmd.Start(); err != nil {
+	g := newGroup(cmd, c.Private)
+	if err := g.start(); err != nil {
 		return 0, startError(c.Args[0], err)
 	}
+	defer g.release()
 	// The command holds its own copies of the write ends now; ours must go, or EOF never comes.
 	p.closeWriteEnds()
 	if c.Started != nil {
@@ -87,35 +112,41 @@ func Run(c Command) (int, error) {
 	}
 
 	done := make(chan struct{})
+	forwarding := make(chan struct{})
 	go func() {
+		defer close(forwarding)
 		interrupts := 0
 		for {
 			select {
 			case <-done:
 				return
 			case sig := <-c.Signals:
-				if sig == syscall.SIGINT {
+				if isInterrupt(sig) {
 					interrupts++
 					if interrupts > 1 {
-						cmd.Process.Kill()
+						g.kill()
 						continue
 					}
 				}
-				cmd.Process.Signal(sig)
+				g.signal(sig)
 			}
 		}
 	}()
-	waitErr := cmd.Wait()
+	waitErr := g.wait()
 	close(done)
+	<-forwarding
 
 	delay := c.WaitDelay
 	if delay == 0 {
 		delay = 2 * time.Second
 	}
+	// What the command left running in its group would hold the secrets past the run: it goes.
+	g.endLeftovers(delay)
+	code := exitCode(cmd.ProcessState, waitErr)
 	if err := p.wait(delay); err != nil {
-		return exitCode(cmd.ProcessState, waitErr), fmt.Errorf("writing the command's output: %w", err)
+		return code, &OutputError{Err: err}
 	}
-	return exitCode(cmd.ProcessState, waitErr), nil
+	return code, nil
 }
 
 func exitCode(ps *os.ProcessState, waitErr error) int {
@@ -155,7 +186,7 @@ func lookPath(name string) (string, error) {
 
 func containsSlash(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
+		if os.IsPathSeparator(s[i]) {
 			return true
 		}
 	}
@@ -212,7 +243,10 @@ func (p *pumps) pump(r *os.File, w io.Writer) {
 					p.err = werr
 				}
 				p.mu.Unlock()
-				io.Copy(io.Discard, r) // keep draining so the command never blocks on a full pipe
+				// The output has nowhere to go. Closing our end hands the command the broken pipe
+				// it would have met writing there itself (SIGPIPE, or EPIPE if it ignores that),
+				// rather than letting it run on into a drain.
+				r.Close()
 				return
 			}
 		}

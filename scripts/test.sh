@@ -20,6 +20,16 @@ done
 
 echo "== go vet" >&2
 go vet ./...
+# Windows and macOS are first-class targets: vet them (tests included) and cross-build the binary
+# for each release platform. Their tests run on their own CI runners; here only Linux runs.
+for goos in windows darwin; do
+  echo "== go vet (GOOS=$goos)" >&2
+  GOOS=$goos go vet ./...
+done
+echo "== cross builds" >&2
+for target in windows/amd64 windows/arm64 darwin/amd64 darwin/arm64 linux/arm64; do
+  GOOS=${target%/*} GOARCH=${target#*/} CGO_ENABLED=0 go build -o /dev/null ./cmd/patinject
+done
 echo "== gofmt" >&2
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted" >&2; exit 1; fi

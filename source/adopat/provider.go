@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"os/user"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/internal/platform"
 	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
 )
@@ -141,37 +141,13 @@ func purpose(lookup func(string) (string, bool)) string {
 // would: on Windows with the extensions of PATHEXT (az is az.cmd there), elsewhere a file with
 // an execute bit.
 func LookPath(name, pathEnv, goos string, lookup func(string) (string, bool)) string {
-	exts := []string{""}
-	sep := string(os.PathListSeparator)
-	if goos == "windows" {
-		sep = ";"
-		pathext, _ := lookup("PATHEXT")
-		if pathext == "" {
-			pathext = ".COM;.EXE;.BAT;.CMD"
+	env := func(k string) (string, bool) {
+		if k == "PATH" {
+			return pathEnv, true
 		}
-		exts = nil
-		for _, e := range strings.Split(pathext, ";") {
-			if e != "" {
-				exts = append(exts, strings.ToLower(e))
-			}
-		}
+		return lookup(k)
 	}
-	for _, dir := range strings.Split(pathEnv, sep) {
-		if dir == "" {
-			dir = "."
-		}
-		for _, ext := range exts {
-			p := filepath.Join(dir, name+ext)
-			st, err := os.Stat(p)
-			if err != nil || !st.Mode().IsRegular() {
-				continue
-			}
-			if goos == "windows" || st.Mode().Perm()&0o111 != 0 {
-				return p
-			}
-		}
-	}
-	return ""
+	return platform.LookPath(goos, name, env, os.Stat) // tested for every OS in internal/platform
 }
 
 // forTools gives an ado-pat:// reference without scope= the least scopes the tools it is handed
