@@ -841,7 +841,7 @@ func TestTaskJavaScriptPostAndFailure(t *testing.T) {
 
 	// No patinject anywhere and no go: the task fails with one clear error.
 	out, code = runNode(t, abs("../tasks/patinject/index.js"), map[string]string{"PATH": t.TempDir(), "AGENT_TEMPDIRECTORY": temp, "INPUT_SECRETS": "A=env:B"})
-	if code != 1 || !strings.Contains(out, "##vso[task.logissue type=error;]patinject: patinject is not on PATH") {
+	if code != 1 || !strings.Contains(out, "##vso[task.logissue type=error;]patinject: patinject is not bundled with the task") {
 		t.Errorf("exit %d\n%s", code, out)
 	}
 }

@@ -110,20 +110,38 @@ function moduleRoot() {
   }
 }
 
-// findOrBuild returns the patinject to run, saying which: on PATH (a pinned release or go
-// install), bundled with the task (bin/<platform>-<arch>/), built earlier in this job, else
-// built now from source with the agent's go.
+// bundledBinary is the patinject packed into the extension for this agent's platform
+// (bin/<platform>-<arch>/, Node's names: linux-x64, win32-arm64, ...), or null. The agent unpacks
+// extensions without file modes, so the execute bit is put back here.
+function bundledBinary() {
+  const p = path.join(__dirname, 'bin', `${process.platform}-${process.arch}`, launch.EXE);
+  try {
+    if (!fs.statSync(p).isFile()) return null;
+  } catch (e) {
+    return null;
+  }
+  if (!launch.isExecutable(p)) fs.chmodSync(p, 0o755);
+  return p;
+}
+
+// findOrBuild returns the patinject to run, saying which: the one bundled with the task (the
+// extension's own, of the extension's version), else one on PATH (a task uploaded on its own,
+// without binaries), else built earlier in this job, else built now from source with the
+// agent's go.
 function findOrBuild(log) {
+  const bundled = bundledBinary();
+  if (bundled) {
+    log(`patinject: using ${bundled} (bundled with the task for ${process.platform}-${process.arch})`);
+    return bundled;
+  }
   const built = path.join(process.env.AGENT_TEMPDIRECTORY || os.tmpdir(), 'patinject-bin', launch.EXE);
   return launch.findOrBuild({
-    candidates: [
-      [path.join(__dirname, 'bin', `${process.platform}-${process.arch}`, launch.EXE), 'bundled with the task'],
-      [built, 'built from source earlier in this job'],
-    ],
+    candidates: [[built, 'built from source earlier in this job']],
     src: moduleRoot(),
     out: built,
-    cannot: 'patinject is not on PATH, not bundled with the task, and cannot be built here (needs go on PATH and the source); ' +
-      'install it in an earlier step (go install github.com/patinject/patinject/cmd/patinject@VERSION)',
+    cannot: `patinject is not bundled with the task for ${process.platform}-${process.arch}, not on PATH, and cannot be built here ` +
+      '(that needs go on PATH and the source); install the extension (scripts/vsix.sh packs it with a binary per platform) ' +
+      'or install patinject in an earlier step',
     log,
   });
 }
