@@ -3,14 +3,15 @@
 #
 #   scripts/release.sh snapshot          every archive and the checksums file in dist/, versioned
 #                                        <next>-snapshot.<commit>; no tag, nothing published
-#   scripts/release.sh prepare VERSION   the archives of release VERSION (no leading v) in dist/,
-#                                        and their checksums copied to the places that pin them:
-#                                        action/checksums/ (the GitHub Action) and the defaults of
-#                                        templates/patinject.yml (the GitLab component). Commit
-#                                        those, then tag vVERSION: the release workflow rebuilds the
-#                                        tag and publishes only if it gets the same checksums.
-#   scripts/release.sh build VERSION     the archives of VERSION in dist/ and nothing else (what the
-#                                        release workflow runs)
+#   scripts/release.sh prepare VERSION   build VERSION, then pin it (below). Commit the pins, then
+#                                        tag vVERSION: the release workflow rebuilds the tag and
+#                                        publishes only if it gets the same checksums.
+#   scripts/release.sh build VERSION     the archives of VERSION (no leading v) in dist/ and nothing
+#                                        else (what the release workflow runs)
+#   scripts/release.sh pin VERSION       copy dist/'s checksums of VERSION to where they are pinned:
+#                                        action/checksums/ (the GitHub Action), the defaults of
+#                                        templates/patinject.yml (the GitLab component) and the
+#                                        variables of tasks/gitlab/patinject.gitlab-ci.yml
 #
 # goreleaser is found as $GORELEASER, else on PATH, else installed by scripts/peers/goreleaser.sh.
 # The build is reproducible: it stamps the commit and date of the last commit that changed
@@ -19,25 +20,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,17p' "$0" >&2; exit 2; }
+usage() { sed -n '2,20p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 mode=$1
 version=${2:-}
 case $mode in
   snapshot) [ $# -eq 1 ] || usage ;;
-  prepare|build) [ $# -eq 2 ] || usage
+  prepare|build|pin) [ $# -eq 2 ] || usage
     [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || { echo "release.sh: version $version: want MAJOR.MINOR.PATCH[-PRE], no leading v" >&2; exit 2; } ;;
   *) usage ;;
 esac
 
-goreleaser=${GORELEASER:-$(command -v goreleaser || true)}
-if [ -z "$goreleaser" ]; then
-  eval "$(bash scripts/peers/goreleaser.sh)"
-  goreleaser=$PATINJECT_TEST_GORELEASER
-fi
-
 # The files that pin a release's checksums: a commit that changes only these is not a source change.
-pins=(action/checksums templates/patinject.yml)
+pins=(action/checksums templates/patinject.yml tasks/gitlab/patinject.gitlab-ci.yml)
 excludes=()
 for p in "${pins[@]}"; do excludes+=(":(exclude)$p"); done
 PATINJECT_COMMIT=$(git log -1 --format=%H -- . "${excludes[@]}")
@@ -45,6 +40,31 @@ PATINJECT_EPOCH=$(git log -1 --format=%ct "$PATINJECT_COMMIT")
 PATINJECT_DATE=$(TZ=UTC git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd "$PATINJECT_COMMIT")
 export PATINJECT_COMMIT PATINJECT_EPOCH PATINJECT_DATE
 export CGO_ENABLED=0
+
+pin() {
+  local sums=dist/patinject_${version}_checksums.txt sha
+  [ -f "$sums" ] || { echo "release.sh: no $sums (build $version first)" >&2; exit 1; }
+  mkdir -p action/checksums
+  cp "$sums" action/checksums/
+  sha=$(sha256sum "$sums" | cut -d' ' -f1)
+  sed -i -e "/^    version:/,/^    [a-z]/ s/^      default: .*/      default: \"$version\"/" \
+    -e "/^    checksums_sha256:/,/^    [a-z]/ s/^      default: .*/      default: \"$sha\"/" templates/patinject.yml
+  sed -i -e "s/^    PATINJECT_RELEASE_VERSION: .*/    PATINJECT_RELEASE_VERSION: \"$version\"/" \
+    -e "s/^    PATINJECT_RELEASE_CHECKSUMS_SHA256: .*/    PATINJECT_RELEASE_CHECKSUMS_SHA256: \"$sha\"/" tasks/gitlab/patinject.gitlab-ci.yml
+  echo "release.sh: pinned $version: action/checksums/$(basename "$sums"); templates/patinject.yml and tasks/gitlab/patinject.gitlab-ci.yml (checksums file SHA-256 $sha)" >&2
+}
+
+
+if [ "$mode" = pin ]; then
+  pin
+  exit 0
+fi
+
+goreleaser=${GORELEASER:-$(command -v goreleaser || true)}
+if [ -z "$goreleaser" ]; then
+  eval "$(bash scripts/peers/goreleaser.sh)"
+  goreleaser=$PATINJECT_TEST_GORELEASER
+fi
 
 if [ "$mode" = snapshot ]; then
   "$goreleaser" release --snapshot --clean
@@ -57,13 +77,6 @@ if [ "$want" != "$have" ]; then
   echo "release.sh: go.mod names $want, go is $have: the archives would not be reproducible" >&2
   exit 1
 fi
-# A dirty tree would build something the tag does not hold.
 GORELEASER_CURRENT_TAG=v$version "$goreleaser" release --clean --skip=publish,validate,announce
-
-[ "$mode" = prepare ] || exit 0
-sums=dist/patinject_${version}_checksums.txt
-cp "$sums" action/checksums/
-sha=$(sha256sum "$sums" | cut -d' ' -f1)
-sed -i -e "/^    version:/,/^    [a-z]/ s/^      default: .*/      default: \"$version\"/" \
-  -e "/^    checksums_sha256:/,/^    [a-z]/ s/^      default: .*/      default: \"$sha\"/" templates/patinject.yml
-echo "release.sh: pinned $version: action/checksums/$(basename "$sums"), templates/patinject.yml (checksums file $sha)" >&2
+[ "$mode" = prepare ] && pin
+exit 0
