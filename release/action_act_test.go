@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patinject/patinject/adopat/adotest"
+	"github.com/patinject/patinject/source/adopat/adotest"
 	"github.com/patinject/patinject/internal/testpeer"
 )
 
