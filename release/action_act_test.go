@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/patinject/patinject/source/adopat/adotest"
 	"github.com/patinject/patinject/internal/testpeer"
+	"github.com/patinject/patinject/source/adopat/adotest"
 )
 
 // The workflow act runs: the action mints a PAT from the fake Azure DevOps and hands it on, a

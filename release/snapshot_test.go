@@ -385,3 +385,48 @@ func (rs *releaseServer) served() []string {
 	defer rs.mu.Unlock()
 	return append([]string(nil), rs.requests...)
 }
+
+// TestReleaseReproducible follows the release procedure on a clone of the snapshot's tree:
+// `scripts/release.sh prepare V` builds V and pins its checksums, the pins are committed and
+// tagged, and `scripts/release.sh build V` at the tag (what the release workflow runs) makes the
+// same archives byte for byte, so the workflow can refuse a tag whose rebuilt archives are not
+// the ones its tree pins.
+func TestReleaseReproducible(t *testing.T) {
+	s := snapshot(t)
+	git := testpeer.Command(t, "git")
+	gr := testpeer.Env(t, "PATINJECT_TEST_GORELEASER")
+	dir := t.TempDir()
+	env := append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid", "GORELEASER="+gr)
+	cmd := func(name string, args ...string) string {
+		t.Helper()
+		c := exec.Command(name, args...)
+		c.Dir, c.Env = dir, env
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+		return string(out)
+	}
+	cmd(git, "clone", "-q", filepath.Dir(s.dist), ".")
+	cmd(git, "remote", "set-url", "origin", "https://github.com/patinject/patinject.git")
+	const v = "9.9.9"
+	cmd("bash", "scripts/release.sh", "prepare", v)
+	sums := "patinject_" + v + "_checksums.txt"
+	pinned := readFile(t, filepath.Join(dir, "action", "checksums", sums))
+	// The pins commit changes only the pinned files (and so does not change what is stamped).
+	cmd(git, "add", "-A")
+	if st := cmd(git, "status", "--porcelain"); strings.Contains(st, "dist/") {
+		t.Errorf("dist/ would be committed with the pins:\n%s", st)
+	}
+	cmd(git, "commit", "-q", "-m", "release "+v)
+	cmd(git, "tag", "v"+v)
+	cmd("bash", "scripts/release.sh", "build", v)
+	if rebuilt := readFile(t, filepath.Join(dir, "dist", sums)); rebuilt != pinned {
+		t.Errorf("the tag's rebuilt archives differ from the ones it pins:\npinned:\n%s\nrebuilt:\n%s", pinned, rebuilt)
+	}
+	out, err := exec.Command("sh", "-c", "tar -xzOf "+filepath.Join(dir, "dist", archiveName(v, "linux", "amd64"))+" patinject > "+filepath.Join(dir, "p")+" && chmod +x "+filepath.Join(dir, "p")+" && "+filepath.Join(dir, "p")+" version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "patinject "+v+" (commit "+s.commit) {
+		t.Errorf("the tag's binary does not stamp %s and the source commit %s: %v %s", v, s.commit, err, out)
+	}
+}
