@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -220,6 +221,11 @@ func TestVSIX(t *testing.T) {
 	}
 	if strings.Contains(got, "leak-me") {
 		t.Errorf("an agent secret reached the output")
+	}
+	// What the agent does with a task variable set by the execution handler: the post-job
+	// handler gets it as VSTS_TASKVARIABLE_<NAME> (the key that authenticates the state).
+	for _, m := range regexp.MustCompile(`(?m)^##vso\[task\.settaskvariable variable=([A-Za-z0-9_]+);[^\]]*\](.*)$`).FindAllStringSubmatch(got, -1) {
+		env = append(env, "VSTS_TASKVARIABLE_"+strings.ToUpper(m[1])+"="+m[2])
 	}
 	state := filepath.Join(temp, "patinject-state.json")
 	if _, err := os.Stat(state); err != nil {

@@ -17,6 +17,11 @@ const launch = require('./launch');
 const SCRUBBED = ['SECRET_', 'ENDPOINT_AUTH_', 'SECUREFILE_TICKET_', 'VSTS_TASKVARIABLE_', 'INPUT_', 'PATINJECT_'];
 const SCRUBBED_NAMES = ['VSTS_SECRET_VARIABLES'];
 
+// The one task variable patinject needs back: the key that authenticates its cleanup state,
+// which inject sets as a secret task variable (##vso[task.settaskvariable]) and the agent hands
+// to this task's post-job handler alone. cleanup reads it from this name.
+const STATE_KEY = 'VSTS_TASKVARIABLE_PATINJECT_STATE_KEY';
+
 // The job's own access token, as the agent hands it to tasks (protocols.md 3.3).
 const JOB_TOKEN = 'ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN';
 
@@ -76,7 +81,8 @@ function inputBool(name) {
 function cleanEnv() {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (SCRUBBED.some((p) => k.toUpperCase().startsWith(p)) || SCRUBBED_NAMES.includes(k.toUpperCase())) continue;
+    const K = k.toUpperCase();
+    if (K !== STATE_KEY && (SCRUBBED.some((p) => K.startsWith(p)) || SCRUBBED_NAMES.includes(K))) continue;
     env[k] = v;
   }
   const wantsToken = inputBool('systemAccessToken') || input('vaultAzureServiceConnection') !== '';
