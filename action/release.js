@@ -173,49 +173,55 @@ function describeURL(u) {
 }
 
 // install makes the patinject of version available and returns its path, saying where it came
-// from: the tool cache when a verified copy is there (its hash checked again), else downloaded,
-// verified against the pinned SHA-256 and unpacked there. It throws, saying why, when the
-// archive's hash differs from the pin: that binary is never run.
+// from. The tool cache keeps the verified archive, not only the binary: each use hashes the
+// archive again against the pin in this action's tree and unpacks the binary from it, so that
+// nothing written into the cache between two jobs (a self-hosted runner's cache outlives them)
+// is run unchecked. It throws, saying why, when the archive's hash differs from the pin: that
+// binary is never run.
 async function install(version, log, env = process.env) {
   const t = target();
   const archive = `patinject_${version}_${t.goos}_${t.goarch}.${t.ext}`;
   const want = pinnedSHA256(version, archive);
   const dir = toolCacheDir(version, env);
   const bin = path.join(dir, t.exe);
-  const marker = path.join(dir, '..', `${process.arch}.complete`);
-  const recordFile = path.join(dir, '..', `${process.arch}.binary-sha256`);
-  if (fs.existsSync(marker) && fs.existsSync(bin)) {
-    const recorded = fs.readFileSync(recordFile, 'utf8').trim();
-    if (fileSHA256(bin) === recorded) {
-      log(`patinject: using ${bin} (release ${version} from the tool cache, archive ${archive} verified when it was unpacked)`);
-      return bin;
-    }
-    log(`patinject: the copy in the tool cache (${bin}) is not the one unpacked there; downloading again`);
-  }
-  const url = `${downloadBase(env)}/v${version}/${archive}`;
-  log(`patinject: downloading ${describeURL(url)}`);
-  let res;
+  const cached = path.join(dir, archive);
+  let buf = null;
+  let from;
   try {
-    res = await fetch(url, { redirect: 'follow' });
-  } catch (e) {
-    throw new Error(`downloading ${describeURL(url)}: ${e.cause && e.cause.message ? e.cause.message : e.message}`);
-  }
-  if (!res.ok) throw new Error(`downloading ${describeURL(url)}: HTTP ${res.status}`);
-  const buf = Buffer.from(await res.arrayBuffer());
-  const got = sha256(buf);
-  if (got !== want) {
-    throw new Error(`refusing to run the downloaded patinject: the SHA-256 of ${archive} is ${got}, ` +
-      `but this action's tree (action/checksums/patinject_${version}_checksums.txt) pins ${want}; ` +
-      'the archive was changed after the release, or the download was tampered with');
+    buf = fs.readFileSync(cached);
+  } catch (e) { /* not cached yet */ }
+  if (buf && sha256(buf) === want) {
+    from = `${archive} from the tool cache`;
+  } else {
+    if (buf) log(`patinject: the archive in the tool cache (${cached}) is not the pinned one; downloading it again`);
+    const url = `${downloadBase(env)}/v${version}/${archive}`;
+    log(`patinject: downloading ${describeURL(url)}`);
+    let res;
+    try {
+      res = await fetch(url, { redirect: 'follow' });
+    } catch (e) {
+      throw new Error(`downloading ${describeURL(url)}: ${e.cause && e.cause.message ? e.cause.message : e.message}`);
+    }
+    if (!res.ok) throw new Error(`downloading ${describeURL(url)}: HTTP ${res.status}`);
+    buf = Buffer.from(await res.arrayBuffer());
+    const got = sha256(buf);
+    if (got !== want) {
+      throw new Error(`refusing to run the downloaded patinject: the SHA-256 of ${archive} is ${got}, ` +
+        `but this action's tree (action/checksums/patinject_${version}_checksums.txt) pins ${want}; ` +
+        'the archive was changed after the release, or the download was tampered with');
+    }
+    from = `${archive} from ${describeURL(url)}`;
   }
   const content = t.ext === 'zip' ? extractZip(buf, t.exe) : extractTarGz(buf, t.exe);
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const tmp = path.join(dir, `.${t.exe}.${crypto.randomUUID()}`);
-  fs.writeFileSync(tmp, content, { mode: 0o755, flag: 'wx' });
-  fs.renameSync(tmp, bin);
-  fs.writeFileSync(recordFile, sha256(content) + '\n');
-  fs.writeFileSync(marker, '');
-  log(`patinject: using ${bin} (release ${version}, ${archive} from ${describeURL(url)}, SHA-256 ${got} as pinned in action/checksums)`);
+  // Written beside, then renamed: a job running the old file keeps it, the next gets the new.
+  for (const [dst, data, mode] of [[cached, buf, 0o644], [bin, content, 0o755]]) {
+    const tmp = path.join(dir, `.${path.basename(dst)}.${crypto.randomUUID()}`);
+    fs.writeFileSync(tmp, data, { mode, flag: 'wx' });
+    fs.renameSync(tmp, dst);
+  }
+  fs.writeFileSync(path.join(dir, '..', `${process.arch}.complete`), '');
+  log(`patinject: using ${bin} (release ${version}, ${from}, SHA-256 ${want} as pinned in action/checksums)`);
   return bin;
 }
 
