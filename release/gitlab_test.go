@@ -3,6 +3,7 @@ package release
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,6 +258,18 @@ func TestReleasePins(t *testing.T) {
 		t.Errorf("action/checksums does not hold the release's checksums file as released")
 	}
 	pin := fileSHA256(t, s.sumsFile)
+	// The task and the extension carry the release's version (an agent updates a task only when
+	// its version changes).
+	core, _, _ := strings.Cut(s.version, "-")
+	var task struct {
+		Version struct{ Major, Minor, Patch int }
+	}
+	var ext struct{ Version string }
+	json.Unmarshal([]byte(readFile(t, filepath.Join(clone, "tasks/patinject/task.json"))), &task)
+	json.Unmarshal([]byte(readFile(t, filepath.Join(clone, "vss-extension.json"))), &ext)
+	if got := fmt.Sprintf("%d.%d.%d", task.Version.Major, task.Version.Minor, task.Version.Patch); got != core || ext.Version != core {
+		t.Errorf("after pin, task.json is version %s and vss-extension.json %s, want %s", got, ext.Version, core)
+	}
 	header, body := componentDocs(t, readFile(t, filepath.Join(clone, gitlabComponent)))
 	rel := serveRelease(t, s, nil)
 	dir := t.TempDir()

@@ -11,7 +11,9 @@
 #   scripts/release.sh pin VERSION       copy dist/'s checksums of VERSION to where they are pinned:
 #                                        action/checksums/ (the GitHub Action), the defaults of
 #                                        templates/patinject.yml (the GitLab component) and the
-#                                        variables of tasks/gitlab/patinject.gitlab-ci.yml
+#                                        variables of tasks/gitlab/patinject.gitlab-ci.yml; and set
+#                                        VERSION in task.json and vss-extension.json (an agent
+#                                        updates a task only when its version changes)
 #
 # goreleaser is found as $GORELEASER, else on PATH, else installed by scripts/peers/goreleaser.sh.
 # The build is reproducible: it stamps the commit and date of the last commit that changed
@@ -20,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,20p' "$0" >&2; exit 2; }
+usage() { sed -n '2,22p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 mode=$1
 version=${2:-}
@@ -32,7 +34,7 @@ case $mode in
 esac
 
 # The files that pin a release's checksums: a commit that changes only these is not a source change.
-pins=(action/checksums templates/patinject.yml tasks/gitlab/patinject.gitlab-ci.yml)
+pins=(action/checksums templates/patinject.yml tasks/gitlab/patinject.gitlab-ci.yml tasks/patinject/task.json vss-extension.json)
 excludes=()
 for p in "${pins[@]}"; do excludes+=(":(exclude)$p"); done
 PATINJECT_COMMIT=$(git log -1 --format=%H -- . "${excludes[@]}")
@@ -51,6 +53,11 @@ pin() {
     -e "/^    checksums_sha256:/,/^    [a-z]/ s/^      default: .*/      default: \"$sha\"/" templates/patinject.yml
   sed -i -e "s/^    PATINJECT_RELEASE_VERSION: .*/    PATINJECT_RELEASE_VERSION: \"$version\"/" \
     -e "s/^    PATINJECT_RELEASE_CHECKSUMS_SHA256: .*/    PATINJECT_RELEASE_CHECKSUMS_SHA256: \"$sha\"/" tasks/gitlab/patinject.gitlab-ci.yml
+  local core=${version%%-*} major minor patch
+  IFS=. read -r major minor patch <<<"$core"
+  sed -i -e "s/^    \"Major\": [0-9]*,/    \"Major\": $major,/" -e "s/^    \"Minor\": [0-9]*,/    \"Minor\": $minor,/" \
+    -e "s/^    \"Patch\": [0-9]*$/    \"Patch\": $patch/" tasks/patinject/task.json
+  sed -i -e "s/^  \"version\": \"[^\"]*\",/  \"version\": \"$core\",/" vss-extension.json
   echo "release.sh: pinned $version: action/checksums/$(basename "$sums"); templates/patinject.yml and tasks/gitlab/patinject.gitlab-ci.yml (checksums file SHA-256 $sha)" >&2
 }
 
