@@ -13,18 +13,20 @@ const lib = require('./lib');
 const release = require('./release');
 
 function main() {
-  // The main step saved where its state is (patinject writes it through GITHUB_STATE); without
-  // it, the main step recorded nothing and there is nothing to undo.
+  // The main step saved the binary it ran (before running it) and patinject saved where its
+  // state is (through GITHUB_STATE). With neither, the main step ran nothing: nothing to undo.
+  // With a binary but no state, patinject may have died before writing it: cleanup then takes
+  // back what its journal in RUNNER_TEMP holds.
   const state = process.env.STATE_state || '';
-  if (state === '') {
+  const bin = process.env.STATE_bin || '';
+  const want = process.env.STATE_binsha256 || '';
+  if (state === '' && bin === '') {
     console.log('patinject: nothing to clean up');
     return;
   }
-  const bin = process.env.STATE_bin || '';
-  const want = process.env.STATE_binsha256 || '';
   const refuse = (why) => {
     throw new Error(`refusing to run cleanup: ${why}; what the main step minted stays live until it expires ` +
-      `(revoke it by hand: see the state file ${state})`);
+      (state ? `(revoke it by hand: see the state file ${state})` : '(revoke it by hand)'));
   };
   if (bin === '' || !/^[0-9a-f]{64}$/.test(want)) {
     refuse('the main step recorded no SHA-256 of the patinject it ran, and the post step runs no other');
@@ -44,8 +46,12 @@ function main() {
     refuse(`${bin} is no longer executable`);
   }
   console.log(`patinject: using ${bin} (the binary the main step ran, SHA-256 ${want})`);
+  if (state === '') {
+    console.log('patinject: the main step recorded no state (patinject may have died): cleanup takes back what its journal holds');
+  }
   const { args, env } = lib.childSetup(lib.SOURCE_INPUTS);
-  process.exitCode = lib.run(bin, ['cleanup', '--platform', 'github', '--state', state, ...args], env);
+  const stateArgs = state ? ['--state', state] : [];
+  process.exitCode = lib.run(bin, ['cleanup', '--platform', 'github', ...stateArgs, ...args], env);
 }
 
 try {

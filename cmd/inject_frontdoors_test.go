@@ -821,11 +821,18 @@ func TestTaskJavaScriptPostAndFailure(t *testing.T) {
 	bin := fakeBin(t, "patinject", dump, 123)
 	temp := t.TempDir()
 	env := map[string]string{"PATH": bin + ":/usr/bin:/bin", "AGENT_TEMPDIRECTORY": temp, "INPUT_STRICTCLEANUP": "true", "SECRET_X": "leak-x"}
-	// Nothing recorded: nothing to do.
-	out, code := runNode(t, abs("../tasks/patinject/post.js"), env)
-	if code != 0 || readFakeRun(t, dump) != nil {
-		t.Fatalf("post.js without state: exit %d\n%s", code, out)
+	// Nothing recorded and no patinject at hand: nothing to do, nothing built.
+	out, code := runNode(t, abs("../tasks/patinject/post.js"), map[string]string{"PATH": t.TempDir(), "AGENT_TEMPDIRECTORY": temp})
+	if code != 0 || !strings.Contains(out, "nothing to clean up") {
+		t.Fatalf("post.js without state or binary: exit %d\n%s", code, out)
 	}
+	// Nothing recorded but a patinject at hand: cleanup runs, to take back what a patinject
+	// that died before writing its state left in its journal.
+	runNode(t, abs("../tasks/patinject/post.js"), env)
+	if r := readFakeRun(t, dump); r == nil || r.argv[0] != "cleanup" {
+		t.Fatalf("post.js without state did not run cleanup: %+v", r)
+	}
+	os.Remove(filepath.Join(dump, "argv"))
 	os.WriteFile(filepath.Join(temp, "patinject-state.json"), []byte(`{"version":1}`), 0o600)
 	out, code = runNode(t, abs("../tasks/patinject/post.js"), env)
 	r := readFakeRun(t, dump)

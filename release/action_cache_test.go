@@ -111,3 +111,57 @@ func TestActionToolCache(t *testing.T) {
 		t.Errorf("an unpinned version: %v\n%s", err, out)
 	}
 }
+
+// TestActionPostStep runs the action's post.js with node as the runner does, with the state the
+// main step saved: it runs the recorded binary only while its SHA-256 is the recorded one, runs
+// cleanup without --state when the main step's patinject died before writing its state (cleanup
+// then takes back what its journal holds), and runs nothing when the main step ran nothing.
+func TestActionPostStep(t *testing.T) {
+	node := testpeer.Command(t, "node")
+	root := repoRoot(t)
+	dir := t.TempDir()
+	dump := filepath.Join(dir, "argv")
+	bin := filepath.Join(dir, "patinject")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > "+dump+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sum := fileSHA256(t, bin)
+	post := func(t *testing.T, state map[string]string) (string, []string, error) {
+		t.Helper()
+		os.Remove(dump)
+		c := exec.Command(node, filepath.Join(root, "action", "post.js"))
+		c.Env = []string{"PATH=/usr/bin:/bin", "RUNNER_TEMP=" + t.TempDir()}
+		for k, v := range state {
+			c.Env = append(c.Env, "STATE_"+k+"="+v)
+		}
+		out, err := c.CombinedOutput()
+		var argv []string
+		if b, rerr := os.ReadFile(dump); rerr == nil {
+			argv = strings.Fields(string(b))
+		}
+		return string(out), argv, err
+	}
+
+	out, argv, err := post(t, map[string]string{"state": "/job/tmp/patinject-state.json", "bin": bin, "binsha256": sum})
+	if err != nil || strings.Join(argv, " ") != "cleanup --platform github --state /job/tmp/patinject-state.json" {
+		t.Errorf("with state: %v, argv %q\n%s", err, argv, out)
+	}
+	out, argv, err = post(t, map[string]string{"bin": bin, "binsha256": sum})
+	if err != nil || strings.Join(argv, " ") != "cleanup --platform github" || !strings.Contains(out, "recorded no state") {
+		t.Errorf("binary recorded, no state: %v, argv %q\n%s", err, argv, out)
+	}
+	out, argv, err = post(t, nil)
+	if err != nil || argv != nil || !strings.Contains(out, "nothing to clean up") {
+		t.Errorf("nothing recorded: %v, argv %q\n%s", err, argv, out)
+	}
+	for name, state := range map[string]map[string]string{
+		"no hash recorded": {"state": "/s", "bin": bin},
+		"hash differs":     {"state": "/s", "bin": bin, "binsha256": strings.Repeat("0", 64)},
+		"binary gone":      {"state": "/s", "bin": bin + ".gone", "binsha256": sum},
+	} {
+		out, argv, _ := post(t, state)
+		if argv != nil || !strings.Contains(out, "refusing to run cleanup: ") {
+			t.Errorf("%s: ran %q, or did not say why not\n%s", name, argv, out)
+		}
+	}
+}

@@ -152,6 +152,27 @@ function findOrBuild(log) {
   });
 }
 
+// findInstalled returns a patinject that is at hand without building one (bundled, on PATH, or
+// built earlier in this job), saying which, or null.
+function findInstalled(log) {
+  const bundled = bundledBinary();
+  if (bundled) {
+    log(`patinject: using ${bundled} (bundled with the task for ${process.platform}-${process.arch})`);
+    return bundled;
+  }
+  const found = launch.onPath(launch.EXE);
+  if (found) {
+    log(`patinject: using ${found} (found on PATH)`);
+    return found;
+  }
+  const built = path.join(process.env.AGENT_TEMPDIRECTORY || os.tmpdir(), 'patinject-bin', launch.EXE);
+  if (launch.isExecutable(built)) {
+    log(`patinject: using ${built} (built from source earlier in this job)`);
+    return built;
+  }
+  return null;
+}
+
 function escapeData(s) {
   return s.replace(/%/g, '%AZP25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
@@ -172,4 +193,4 @@ function fail(err) {
   process.exitCode = 1;
 }
 
-module.exports = { INPUTS, SOURCE_INPUTS, SCRUBBED, input, childSetup, findOrBuild, run: launch.run, finish, fail };
+module.exports = { INPUTS, SOURCE_INPUTS, SCRUBBED, input, childSetup, findOrBuild, findInstalled, run: launch.run, finish, fail };
