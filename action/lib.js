@@ -9,6 +9,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const launch = require('../tasks/patinject/launch');
+const release = require('./release');
 
 // Inputs and the flags they become (see launch.flagsFrom for how each kind is passed).
 const INPUTS = [
@@ -62,14 +63,30 @@ function input(name) {
 function childSetup(table) {
   const env = Object.assign({}, process.env);
   for (const k of Object.keys(env)) {
-    if (k.startsWith('INPUT_') || k === 'ACTIONS_RUNTIME_TOKEN') delete env[k];
+    if (k.startsWith('INPUT_') || k === 'ACTIONS_RUNTIME_TOKEN' || k === 'PATINJECT_DOWNLOAD_URL') delete env[k];
   }
   return { args: launch.flagsFrom(table, input, env), env };
 }
 
-// findOrBuild returns the patinject to run, saying which: on PATH, built earlier in this job
-// (main.js builds into RUNNER_TEMP, where post.js finds it), else built now from this action's
-// own source with the runner's go.
+// findOrInstall returns the patinject to run, saying which and where it came from: the one on
+// PATH; else the release this action pins (the `version` input, else the newest version whose
+// checksums this action's tree holds), from the tool cache or downloaded and verified; else, for
+// an action ref with no release (a branch), one built from this action's own source with the
+// runner's go.
+async function findOrInstall(log) {
+  const onPath = launch.onPath(launch.EXE);
+  if (onPath) {
+    log(`patinject: using ${onPath} (found on PATH)`);
+    return onPath;
+  }
+  const version = input('version').replace(/^v/, '') || release.pinnedVersions()[0];
+  if (version) return release.install(version, log);
+  log('patinject: this action ref pins no release (no action/checksums/patinject_*_checksums.txt): building from source');
+  return findOrBuild(log);
+}
+
+// findOrBuild returns a patinject built earlier in this job (main.js builds into RUNNER_TEMP),
+// else one built now from this action's own source with the runner's go.
 function findOrBuild(log) {
   const built = path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'patinject-bin', launch.EXE);
   const src = path.join(__dirname, '..');
@@ -77,8 +94,9 @@ function findOrBuild(log) {
     candidates: [[built, 'built from source earlier in this job']],
     src: fs.existsSync(path.join(src, 'go.mod')) ? src : null,
     out: built,
-    cannot: 'patinject is not on PATH, and it cannot be built here (needs go on PATH and the action\'s source); ' +
-      'install it first (go install github.com/patinject/patinject/cmd/patinject@VERSION) or add actions/setup-go',
+    cannot: 'patinject is not on PATH, this action ref pins no release to download, and patinject cannot be built here ' +
+      '(that needs go on PATH, and there is none); use a release tag of the action (uses: patinject/patinject@vX.Y.Z), ' +
+      'add actions/setup-go before this step, or install patinject first',
     log,
   });
 }
@@ -100,4 +118,4 @@ function fail(err) {
   process.exitCode = 1;
 }
 
-module.exports = { INPUTS, SOURCE_INPUTS, input, childSetup, findOrBuild, saveState, run: launch.run, fail };
+module.exports = { INPUTS, SOURCE_INPUTS, input, childSetup, findOrInstall, findOrBuild, saveState, run: launch.run, fail };

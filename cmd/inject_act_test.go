@@ -110,7 +110,7 @@ func TestActEndToEnd(t *testing.T) {
 	files := map[string]string{
 		".github/workflows/e2e.yml": strings.NewReplacer("ADO_URL", ado.URL, "GIT_URL", gitURL).Replace(actWorkflow),
 	}
-	for _, f := range []string{"action.yml", "action/lib.js", "action/main.js", "action/post.js", "tasks/patinject/launch.js"} {
+	for _, f := range []string{"action.yml", "action/lib.js", "action/main.js", "action/post.js", "action/release.js", "tasks/patinject/launch.js"} {
 		files[f] = readText(t, filepath.Join("..", f))
 	}
 	for name, content := range files {

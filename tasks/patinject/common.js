@@ -17,6 +17,11 @@ const launch = require('./launch');
 const SCRUBBED = ['SECRET_', 'ENDPOINT_AUTH_', 'SECUREFILE_TICKET_', 'VSTS_TASKVARIABLE_', 'INPUT_', 'PATINJECT_'];
 const SCRUBBED_NAMES = ['VSTS_SECRET_VARIABLES'];
 
+// The one task variable patinject needs back: the key that authenticates its cleanup state,
+// which inject sets as a secret task variable (##vso[task.settaskvariable]) and the agent hands
+// to this task's post-job handler alone. cleanup reads it from this name.
+const STATE_KEY = 'VSTS_TASKVARIABLE_PATINJECT_STATE_KEY';
+
 // The job's own access token, as the agent hands it to tasks (protocols.md 3.3).
 const JOB_TOKEN = 'ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN';
 
@@ -77,7 +82,8 @@ function inputBool(name) {
 function cleanEnv() {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (SCRUBBED.some((p) => k.toUpperCase().startsWith(p)) || SCRUBBED_NAMES.includes(k.toUpperCase())) continue;
+    const K = k.toUpperCase();
+    if (K !== STATE_KEY && (SCRUBBED.some((p) => K.startsWith(p)) || SCRUBBED_NAMES.includes(K))) continue;
     env[k] = v;
   }
   const wantsToken = inputBool('systemAccessToken') || input('vaultAzureServiceConnection') !== '';
@@ -111,22 +117,61 @@ function moduleRoot() {
   }
 }
 
-// findOrBuild returns the patinject to run, saying which: on PATH (a pinned release or go
-// install), bundled with the task (bin/<platform>-<arch>/), built earlier in this job, else
-// built now from source with the agent's go.
+// bundledBinary is the patinject packed into the extension for this agent's platform
+// (bin/<platform>-<arch>/, Node's names: linux-x64, win32-arm64, ...), or null. The agent unpacks
+// extensions without file modes, so the execute bit is put back here.
+function bundledBinary() {
+  const p = path.join(__dirname, 'bin', `${process.platform}-${process.arch}`, launch.EXE);
+  try {
+    if (!fs.statSync(p).isFile()) return null;
+  } catch (e) {
+    return null;
+  }
+  if (!launch.isExecutable(p)) fs.chmodSync(p, 0o755);
+  return p;
+}
+
+// findOrBuild returns the patinject to run, saying which: the one bundled with the task (the
+// extension's own, of the extension's version), else one on PATH (a task uploaded on its own,
+// without binaries), else built earlier in this job, else built now from source with the
+// agent's go.
 function findOrBuild(log) {
+  const bundled = bundledBinary();
+  if (bundled) {
+    log(`patinject: using ${bundled} (bundled with the task for ${process.platform}-${process.arch})`);
+    return bundled;
+  }
   const built = path.join(process.env.AGENT_TEMPDIRECTORY || os.tmpdir(), 'patinject-bin', launch.EXE);
   return launch.findOrBuild({
-    candidates: [
-      [path.join(__dirname, 'bin', `${process.platform}-${process.arch}`, launch.EXE), 'bundled with the task'],
-      [built, 'built from source earlier in this job'],
-    ],
+    candidates: [[built, 'built from source earlier in this job']],
     src: moduleRoot(),
     out: built,
-    cannot: 'patinject is not on PATH, not bundled with the task, and cannot be built here (needs go on PATH and the source); ' +
-      'install it in an earlier step (go install github.com/patinject/patinject/cmd/patinject@VERSION)',
+    cannot: `patinject is not bundled with the task for ${process.platform}-${process.arch}, not on PATH, and cannot be built here ` +
+      '(that needs go on PATH and the source); install the extension (scripts/vsix.sh packs it with a binary per platform) ' +
+      'or install patinject in an earlier step',
     log,
   });
+}
+
+// findInstalled returns a patinject that is at hand without building one (bundled, on PATH, or
+// built earlier in this job), saying which, or null.
+function findInstalled(log) {
+  const bundled = bundledBinary();
+  if (bundled) {
+    log(`patinject: using ${bundled} (bundled with the task for ${process.platform}-${process.arch})`);
+    return bundled;
+  }
+  const found = launch.onPath(launch.EXE);
+  if (found) {
+    log(`patinject: using ${found} (found on PATH)`);
+    return found;
+  }
+  const built = path.join(process.env.AGENT_TEMPDIRECTORY || os.tmpdir(), 'patinject-bin', launch.EXE);
+  if (launch.isExecutable(built)) {
+    log(`patinject: using ${built} (built from source earlier in this job)`);
+    return built;
+  }
+  return null;
 }
 
 function escapeData(s) {
@@ -149,4 +194,4 @@ function fail(err) {
   process.exitCode = 1;
 }
 
-module.exports = { INPUTS, SOURCE_INPUTS, SCRUBBED, input, childSetup, findOrBuild, run: launch.run, finish, fail };
+module.exports = { INPUTS, SOURCE_INPUTS, SCRUBBED, input, childSetup, findOrBuild, findInstalled, run: launch.run, finish, fail };

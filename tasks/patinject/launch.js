@@ -91,4 +91,4 @@ function flagsFrom(table, input, env) {
   return args;
 }
 
-module.exports = { EXE, findOrBuild, run, flagsFrom };
+module.exports = { EXE, onPath, isExecutable, findOrBuild, run, flagsFrom };
