@@ -84,19 +84,6 @@ jobs:
 // with it from a git server that takes only live PATs and print it (masked), and whose post step
 // revokes it.
 func TestActEndToEnd(t *testing.T) {
-	act := testpeer.Env(t, "PATINJECT_TEST_ACT")
-	git := testpeer.Command(t, "git")
-	node := testpeer.Command(t, "node")
-	goBin := testpeer.Command(t, "go")
-
-	// patinject, built from this tree, first on PATH for the action.
-	bin := t.TempDir()
-	build := exec.Command(goBin, "build", "-o", filepath.Join(bin, "patinject"), "./cmd/patinject")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-
 	ado := adotest.NewServer(t)
 	repos := gitserver.Start(t, "", "")
 	target, _ := url.Parse(repos.URL)
@@ -104,45 +91,7 @@ func TestActEndToEnd(t *testing.T) {
 	front := httptest.NewServer(gate)
 	t.Cleanup(front.Close)
 	gitURL := front.URL + "/"
-
-	// The repository act runs: the action (action.yml, action/*.js) and the workflow.
-	work := t.TempDir()
-	files := map[string]string{
-		".github/workflows/e2e.yml": strings.NewReplacer("ADO_URL", ado.URL, "GIT_URL", gitURL).Replace(actWorkflow),
-	}
-	for _, f := range []string{"action.yml", "action/lib.js", "action/main.js", "action/post.js", "action/release.js", "tasks/patinject/launch.js"} {
-		files[f] = readText(t, filepath.Join("..", f))
-	}
-	for name, content := range files {
-		p := filepath.Join(work, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	home := t.TempDir()
-	gitEnv := []string{"HOME=" + home, "GIT_CONFIG_NOSYSTEM=1", "PATH=" + os.Getenv("PATH"),
-		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid"}
-	for _, args := range [][]string{{"init", "-q", "--initial-branch=main"}, {"add", "."}, {"commit", "-q", "-m", "e2e"}} {
-		c := exec.Command(git, args...)
-		c.Dir, c.Env = work, gitEnv
-		if out, err := c.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	c := exec.CommandContext(ctx, act, "push", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "-s", "ENTRA_TOKEN")
-	c.Dir = work
-	path := strings.Join([]string{bin, filepath.Dir(git), filepath.Dir(node), "/usr/bin", "/bin"}, string(os.PathListSeparator))
-	c.Env = []string{"HOME=" + home, "PATH=" + path, "ENTRA_TOKEN=" + ado.AccessToken, "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1"}
-	c.WaitDelay = 10 * time.Second
-	outb, err := c.CombinedOutput()
-	out := string(outb)
-	t.Logf("act output:\n%s", maskFor(out, ado))
+	out, home, err := runActJob(t, strings.NewReplacer("ADO_URL", ado.URL, "GIT_URL", gitURL).Replace(actWorkflow), ado)
 	if err != nil {
 		t.Fatalf("act: %v", err)
 	}
@@ -183,6 +132,107 @@ func TestActEndToEnd(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("act's output lacks %q", want)
 		}
+	}
+}
+
+// runActJob runs workflow in nektos/act, on the host, with the action of this tree (action.yml,
+// action/*.js) and patinject built from this tree first on PATH. It returns act's output and the
+// HOME it ran in (act keeps its workspaces and RUNNER_TEMP under it).
+func runActJob(t *testing.T, workflow string, ado *adotest.Server) (out, home string, err error) {
+	t.Helper()
+	act := testpeer.Env(t, "PATINJECT_TEST_ACT")
+	git := testpeer.Command(t, "git")
+	node := testpeer.Command(t, "node")
+	goBin := testpeer.Command(t, "go")
+
+	bin := t.TempDir()
+	build := exec.Command(goBin, "build", "-o", filepath.Join(bin, "patinject"), "./cmd/patinject")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	work := t.TempDir()
+	files := map[string]string{".github/workflows/e2e.yml": workflow}
+	for _, f := range []string{"action.yml", "action/lib.js", "action/main.js", "action/post.js", "action/release.js", "tasks/patinject/launch.js"} {
+		files[f] = readText(t, filepath.Join("..", f))
+	}
+	for name, content := range files {
+		p := filepath.Join(work, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	home = t.TempDir()
+	gitEnv := []string{"HOME=" + home, "GIT_CONFIG_NOSYSTEM=1", "PATH=" + os.Getenv("PATH"),
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid"}
+	for _, args := range [][]string{{"init", "-q", "--initial-branch=main"}, {"add", "."}, {"commit", "-q", "-m", "e2e"}} {
+		c := exec.Command(git, args...)
+		c.Dir, c.Env = work, gitEnv
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, act, "push", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "-s", "ENTRA_TOKEN")
+	c.Dir = work
+	path := strings.Join([]string{bin, filepath.Dir(git), filepath.Dir(node), "/usr/bin", "/bin"}, string(os.PathListSeparator))
+	c.Env = []string{"HOME=" + home, "PATH=" + path, "ENTRA_TOKEN=" + ado.AccessToken, "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1"}
+	c.WaitDelay = 10 * time.Second
+	outb, err := c.CombinedOutput()
+	out = string(outb)
+	t.Logf("act output:\n%s", maskFor(out, ado))
+	return out, home, err
+}
+
+// The runner loses the main step's patinject right after it minted (a SIGKILL between the
+// create and the journal's id line, by the test hook): the main step fails, and the post step,
+// finding no state, takes the PAT back through the journal in RUNNER_TEMP, by its name tag.
+const actKilledWorkflow = `name: killed
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    env:
+      ENTRA_TOKEN: ${{ secrets.ENTRA_TOKEN }}
+    steps:
+      - uses: actions/checkout@v4
+      - uses: ./
+        env:
+          PATINJECT_TEST_KILL_AFTER_CREATE: "1"
+        with:
+          token: ado-pat://contoso?scope=vso.code&ttl=1h
+          ado-url: ADO_URL
+          ado-access-token: env:ENTRA_TOKEN
+          token-env: ADO_PAT
+`
+
+func TestActPostStepRevokesWhenMainDied(t *testing.T) {
+	ado := adotest.NewServer(t)
+	out, home, err := runActJob(t, strings.NewReplacer("ADO_URL", ado.URL).Replace(actKilledWorkflow), ado)
+	if err == nil {
+		t.Errorf("act succeeded, but the main step's patinject was killed")
+	}
+	if ado.Creates() != 1 {
+		t.Fatalf("the fake Azure DevOps minted %d PATs, want 1", ado.Creates())
+	}
+	if n := len(ado.Live()); n != 0 {
+		t.Errorf("%d PATs live after the post step", n)
+	}
+	for _, want := range []string{"taking back what a patinject that died", "found by its name", ": verified"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("act's output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, ado.PATs()[0].Token) || strings.Contains(out, ado.AccessToken) {
+		t.Errorf("act's output shows a secret")
+	}
+	left, _ := filepath.Glob(filepath.Join(home, ".cache", "act", "*", "tmp", "patinject-journal-*"))
+	if len(left) > 0 {
+		t.Errorf("journals left in RUNNER_TEMP after the post step: %v", left)
 	}
 }
 
