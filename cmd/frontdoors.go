@@ -11,7 +11,8 @@ const refHelp = `A REF says where a secret comes from:
    env:NAME                            patinject's own environment variable NAME
    file:PATH                           the file's bytes, one trailing newline removed
    vault://PATH#FIELD                  a Vault secret's field (KV v1/v2; ?version=N; other parameters write)
-   ado-pat://ORG?scope=S&ttl=D&name=N  a new Azure DevOps PAT, revoked at the end`
+   ado-pat://ORG?scope=S&ttl=D&name=N  a new Azure DevOps PAT, revoked at the end
+   entra://TENANT?client_id=ID&via=V   a Microsoft Entra token for Azure DevOps from the CI's own identity`
 
 func (a *app) runCommand() *cli.Command {
 	return &cli.Command{

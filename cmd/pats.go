@@ -54,21 +54,23 @@ func (a *app) patsCommand() *cli.Command {
 				Action:    a.patsRevoke,
 			},
 			{
-				Name:  "scopes",
-				Usage: "list the PAT scopes that ado-pat://ORG?scope=... takes",
-				Action: func(c *cli.Context) error {
-					w := tabwriter.NewWriter(a.p.Stdout, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(w, "SCOPE\tWHAT\tHIGH-PRIVILEGE")
-					for _, s := range adopat.ScopeNames() {
-						name, high := adopat.ScopeDescription(s)
-						fmt.Fprintf(w, "%s\t%s\t%s\n", s, name, map[bool]string{true: "yes"}[high])
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\n", adopat.FullAccess, "Full access (needs --ado-allow-full-access)", "yes")
-					return w.Flush()
-				},
+				Name:   "scopes",
+				Usage:  "list the PAT scopes that ado-pat://ORG?scope=... takes",
+				Action: a.patsScopes,
 			},
 		},
 	}
+}
+
+func (a *app) patsScopes(*cli.Context) error {
+	w := tabwriter.NewWriter(a.p.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "SCOPE\tWHAT\tHIGH-PRIVILEGE")
+	for _, s := range adopat.ScopeNames() {
+		name, high := adopat.ScopeDescription(s)
+		fmt.Fprintf(w, "%s\t%s\t%s\n", s, name, map[bool]string{true: "yes"}[high])
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\n", adopat.FullAccess, "Full access (needs --ado-allow-full-access)", "yes")
+	return w.Flush()
 }
 
 // patsClient builds the client from the command's flags; args are the positional arguments
