@@ -174,3 +174,30 @@ func TestRulesBite(t *testing.T) {
 		}
 	}
 }
+
+// cmd/ is wiring: no function in it grows past 50 lines (the engine lives in frontdoor/).
+func TestCmdFunctionsAreShort(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "cmd", "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no cmd files: %v", err)
+	}
+	fset := token.NewFileSet()
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok {
+				continue
+			}
+			if n := fset.Position(fd.End()).Line - fset.Position(fd.Pos()).Line + 1; n > 50 {
+				t.Errorf("%s: %s is %d lines; cmd/ is wiring, move the logic out", fset.Position(fd.Pos()), fd.Name.Name, n)
+			}
+		}
+	}
+}
