@@ -39,34 +39,22 @@ func (s *session) cached(path string) (mount, bool) {
 	return mount{}, false
 }
 
-// share runs one lookup of path per key at a time; callers with the same key wait for it.
+// share runs one lookup of path per key at a time; callers with the same key wait for it. A
+// mount found is cached; a failure is not remembered, and the next caller tries again.
 func (s *session) share(ctx context.Context, key, path string) (mount, error) {
-	s.mu.Lock()
-	if f, ok := s.flights[key]; ok {
-		s.mu.Unlock()
-		select {
-		case <-f.done:
-			return f.m, f.err
-		case <-ctx.Done():
-			return mount{}, ctx.Err()
+	m, leader, err := s.mountFlights.do(ctx, key, func() (mount, error) {
+		m, err := s.lookupMount(ctx, path)
+		if err == nil && m.path != "" {
+			s.mu.Lock()
+			s.mounts = append(s.mounts, m)
+			s.mu.Unlock()
 		}
+		return m, err
+	})
+	if err != nil && leader {
+		s.mountFlights.forget(key)
 	}
-	f := &flight{done: make(chan struct{})}
-	s.flights[key] = f
-	s.mu.Unlock()
-
-	f.m, f.err = s.lookupMount(ctx, path)
-
-	s.mu.Lock()
-	if f.err == nil && f.m.path != "" {
-		s.mounts = append(s.mounts, f.m)
-	}
-	if f.err != nil {
-		delete(s.flights, key) // a failure is not remembered; the next caller tries again
-	}
-	s.mu.Unlock()
-	close(f.done)
-	return f.m, f.err
+	return m, err
 }
 
 func (s *session) lookupMount(ctx context.Context, path string) (mount, error) {

@@ -69,10 +69,10 @@ type session struct {
 	journal   *cleanup.Journal
 	leaseLog  map[string]*cleanup.Entry // by lease id
 
-	mu        sync.Mutex
-	mounts    []mount
-	flights   map[string]*flight
-	responses map[string]*responseFlight
+	mu              sync.Mutex
+	mounts          []mount
+	mountFlights    flights[mount]
+	responseFlights flights[response]
 }
 
 // mount is what sys/internal/ui/mounts says of the mount under a path.
@@ -91,12 +91,6 @@ func (m mount) String() string {
 		return fmt.Sprintf("KV v%d mount %q", m.version, name)
 	}
 	return fmt.Sprintf("%s mount %q", m.typ, name)
-}
-
-type flight struct {
-	done chan struct{}
-	m    mount
-	err  error
 }
 
 func (s *Source) log() *slog.Logger {
@@ -155,8 +149,6 @@ func open(config func() *api.Config, env func(string) (string, bool), addr, name
 		addr:      c.Address(),
 		namespace: c.Namespace(),
 		log:       log,
-		flights:   map[string]*flight{},
-		responses: map[string]*responseFlight{},
 	}, nil
 }
 
@@ -275,28 +267,7 @@ func (s *session) shared(ctx context.Context, q request) (response, bool, error)
 	if q.version != 0 {
 		key += "&version=" + strconv.Itoa(q.version)
 	}
-	s.mu.Lock()
-	if f, ok := s.responses[key]; ok {
-		s.mu.Unlock()
-		select {
-		case <-f.done:
-			return f.r, false, f.err
-		case <-ctx.Done():
-			return response{}, false, ctx.Err()
-		}
-	}
-	f := &responseFlight{done: make(chan struct{})}
-	s.responses[key] = f
-	s.mu.Unlock()
-	f.r, f.err = s.fetch(ctx, q)
-	close(f.done)
-	return f.r, true, f.err
-}
-
-type responseFlight struct {
-	done chan struct{}
-	r    response
-	err  error
+	return s.responseFlights.do(ctx, key, func() (response, error) { return s.fetch(ctx, q) })
 }
 
 // fetch finds the mount of q's path and reads (KV v1, v2, any engine) or writes there.
