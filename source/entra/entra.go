@@ -21,7 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -34,6 +34,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/patinject/patinject/cienv"
+	"github.com/patinject/patinject/internal/platform"
+	"github.com/patinject/patinject/msgsafe"
 	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
 	"github.com/patinject/patinject/source/envsrc"
@@ -233,23 +235,10 @@ func (s *Source) detect(c *config) (via, why string) {
 	case c.certRef != "":
 		return "client-certificate", "certificate= is given"
 	}
-	if p, err := lookPath("az", s.env("PATH")); err == nil && p != "" {
+	if p := platform.LookPath(goruntime.GOOS, "az", func(k string) (string, bool) { v := s.env(k); return v, v != "" }, os.Stat); p != "" {
 		return "cli", "az is on PATH"
 	}
 	return "", ""
-}
-
-func lookPath(name, path string) (string, error) {
-	for _, dir := range strings.Split(path, string(os.PathListSeparator)) {
-		if dir == "" {
-			continue
-		}
-		p := dir + string(os.PathSeparator) + name
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", exec.ErrNotFound
 }
 
 // Resolve gets an access token for the reference.
@@ -590,13 +579,7 @@ func cutTrace(s string) string {
 	return s
 }
 
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 600 {
-		s = s[:600] + "..."
-	}
-	return s
-}
+func oneLine(s string) string { return msgsafe.ServerText(s, 600) }
 
 // scrub removes anything shaped like a JWT from a message: the SDK's and servers' texts are not
 // ours to trust with a token.
