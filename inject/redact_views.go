@@ -1,0 +1,495 @@
+package inject
+
+import (
+	"bytes"
+	"slices"
+	"sort"
+	"unicode/utf8"
+)
+
+// NewSecretMatcher compiles a matcher for secret values: each value in every form Forms lists
+// (usernames are those of its Basic forms), and the output is read the ways a reader could take
+// a secret back from it, not only byte for byte:
+//
+//   - with each short line break taken out (one "\n" or "\r\n", or two of "\r" and "\n"; a longer
+//     run ends the text like any other byte): base64 wrapped at any column by base64, openssl or a
+//     MIME writer is one run, and so is a value broken over lines;
+//   - percent-decoded: %XX in either case, whatever set of characters the encoder left alone
+//     (encodeURIComponent, Python's quote, Go's QueryEscape and PathEscape, lower-case %2f), and,
+//     when a value holds a space, also with '+' read as a space (quote_plus, HTML forms);
+//   - backslash-unescaped, as JSON (\uXXXX in either case, surrogate pairs, \/ \" \\ \n \r \t \b
+//     \f), netrc, .npmrc (\; \#) and git config files escape: any other "\c" reads as c;
+//   - XML-unescaped: &amp; &lt; &gt; &quot; &apos; and numeric references &#N; &#xH; (up to 8
+//     digits), as NuGet.Config and Maven settings are written.
+//
+// Each reading is matched against every form, so base64 inside a URL query (%2B, %2F, %3D), or
+// wrapped base64 inside a JSON string, is caught too. The escaped readings are made only around an
+// escape character ('%', '\\', '&', and '+' when a value holds a space): in output without them,
+// matching costs what it costs for the plain forms.
+//
+// The readings apply each escaping on its own (JSON of a percent-encoded URL is read as JSON and
+// as percent-encoding, not as both at once), except that line breaks are taken out of each.
+// Redactors of the Matcher hold back at most MaxHeld bytes: what could still begin a form in
+// any reading, an unfinished escape at the end of a write included.
+func NewSecretMatcher(values []string, usernames ...string) *Matcher {
+	var pats [][]byte
+	seen := map[string]bool{}
+	space := false
+	for _, v := range values {
+		for _, f := range Forms(v, usernames...) {
+			f = joinLines(nil, f, false, nil)
+			if len(f) < MinSecretLen || seen[string(f)] {
+				continue
+			}
+			seen[string(f)] = true
+			pats = append(pats, f)
+			space = space || bytes.IndexByte(f, ' ') >= 0
+		}
+	}
+	if len(pats) == 0 {
+		return NewMatcher(nil)
+	}
+	c := newCore(pats)
+	m := &Matcher{core: c, secret: true}
+
+	// '+' reads as a space only in a reading of its own, made where a form holds a space
+	// (quote_plus writes a space as '+' and a '+' as %2B; PathEscape leaves '+' alone).
+	m.views = []decodeView{
+		{kind: '%', intro: []byte{'%'}, c: c},
+		{kind: '\\', intro: []byte{'\\'}, c: c},
+		{kind: '&', intro: []byte{'&'}, c: c},
+		// A URL in a JSON string or an XML attribute.
+		{kind: '\\', then: '%', intro: []byte{'\\'}, c: c},
+		{kind: '&', then: '%', intro: []byte{'&'}, c: c},
+	}
+	if space {
+		m.views = append(m.views,
+			decodeView{kind: '+', intro: []byte{'%', '+'}, c: c},
+			decodeView{kind: '\\', then: '+', intro: []byte{'\\'}, c: c},
+			decodeView{kind: '&', then: '+', intro: []byte{'&'}, c: c})
+	}
+	held := 3 * c.maxLen // a form wrapped at column 1 with CRLF
+	for i := range m.views {
+		v := &m.views[i]
+		// A form of L bytes in a reading comes from at most L escapes of `per` bytes, with up
+		// to two escaped line-break bytes between each two of them.
+		per := map[byte]int{'%': 3, '+': 3, '\\': 6, '&': maxEntity}[v.kind]
+		if v.then != 0 {
+			per *= 3
+		}
+		v.radius = per * (3*v.c.maxLen - 2)
+		held = max(held, 3*v.radius)
+	}
+	m.maxHeld = held
+	return m
+}
+
+// maxEntity is the longest XML character reference read: "&#x" and 8 digits and ";".
+const maxEntity = 12
+
+// decodeView is one escaped reading of the output.
+type decodeView struct {
+	kind   byte   // '%': percent-encoding, '+': the same with '+' for a space, '\\': backslash escapes, '&': XML references
+	then   byte   // when not 0, what the decoded text is decoded as next ('%' or '+')
+	intro  []byte // the bytes that begin an escape
+	c      *core  // the forms, as this reading shows them
+	radius int    // a match that holds an escape lies within this many bytes of it
+}
+
+// removal records line-break bytes taken out of the joined text: from joined position at on,
+// raw position = joined position + delta.
+type removal struct{ at, delta int }
+
+// reader holds the buffers of a Redactor of a secret matcher; they grow to the largest write
+// and are reused, so that redacting allocates nothing once they have.
+type reader struct {
+	j     []byte    // the output with short line breaks taken out
+	rm    []removal // where they were
+	d     decoded   // a decoded region of j
+	d2    decoded   // the second decoding of a nested reading
+	found []span
+	spans []span // matches in all readings, in positions of the raw data
+}
+
+func isBreak(c byte) bool { return c == '\n' || c == '\r' }
+
+// joinLines appends src to dst with every short run of line-break bytes (at most two of '\r'
+// and '\n', with a '\n' among them) taken out, recording each removal in *rm when rm is not nil.
+// When partial (more may come), '\r' bytes at the very end are taken out too: they may be the
+// first half of a "\r\n".
+func joinLines(dst, src []byte, partial bool, rm *[]removal) []byte {
+	i, n, delta := 0, len(src), 0
+	base := len(dst)
+	for i < n {
+		k := bytes.IndexByte(src[i:], '\n')
+		if k < 0 {
+			dst = append(dst, src[i:]...)
+			i = n
+			break
+		}
+		nl := i + k
+		a := nl
+		for a > i && src[a-1] == '\r' {
+			a--
+		}
+		b := nl + 1
+		for b < n && isBreak(src[b]) {
+			b++
+		}
+		dst = append(dst, src[i:a]...)
+		if b-a <= 2 {
+			delta += b - a
+			if rm != nil {
+				*rm = append(*rm, removal{len(dst) - base, delta})
+			}
+		} else {
+			dst = append(dst, src[a:b]...)
+		}
+		i = b
+	}
+	if partial {
+		cr := 0
+		for cr < len(dst)-base && cr < 2 && dst[len(dst)-1-cr] == '\r' {
+			cr++
+		}
+		if cr > 0 {
+			dst = dst[:len(dst)-cr]
+			delta += cr
+			if rm != nil {
+				*rm = append(*rm, removal{len(dst) - base, delta})
+			}
+		}
+	}
+	return dst
+}
+
+// raw is the position in the raw data of position x of the joined text.
+func (rd *reader) raw(x int) int {
+	i := sort.Search(len(rd.rm), func(i int) bool { return rd.rm[i].at > x })
+	if i == 0 {
+		return x
+	}
+	return x + rd.rm[i-1].delta
+}
+
+// scanSecret finds the forms in data (everything from the held tail on), reports them to r.match
+// and returns the position in data to hold from (len(data) when nothing is held).
+func (r *Redactor) scanSecret(data []byte, final bool) int {
+	rd, m := &r.rd, r.m
+	rd.rm = rd.rm[:0]
+	rd.j = joinLines(rd.j[:0], data, !final, &rd.rm)
+	j := rd.j
+	rd.spans = rd.spans[:0]
+	hold := len(data)
+
+	rd.found = rd.found[:0]
+	if _, h := m.core.scan(j, 0, len(j), true, final, &rd.found); h >= 0 {
+		hold = rd.raw(h)
+	}
+	for _, f := range rd.found {
+		rd.spans = append(rd.spans, span{rd.raw(f.start), rd.raw(f.end-1) + 1})
+	}
+	for i := range m.views {
+		if h := rd.view(&m.views[i], final); h >= 0 && h < hold {
+			hold = h
+		}
+	}
+	if len(rd.spans) > 1 {
+		slices.SortFunc(rd.spans, func(a, b span) int { return a.start - b.start })
+	}
+	off := r.base
+	for _, s := range rd.spans {
+		if s.start >= hold {
+			break
+		}
+		r.match(off+int64(s.start), off+int64(s.end))
+	}
+	return hold
+}
+
+// view matches the reading v in each region of the joined text around its escape characters,
+// appends the matches to rd.spans and returns the raw position to hold from (-1: none).
+func (rd *reader) view(v *decodeView, final bool) int {
+	j := rd.j
+	n := len(j)
+	hold := -1
+	// next[k] is the position of the next intro[k] at or after the search point, n when none.
+	var next [2]int
+	for k := range v.intro {
+		next[k] = nextByte(j, 0, v.intro[k])
+	}
+	if len(v.intro) < 2 {
+		next[1] = n
+	}
+	first := func() int { return min(next[0], next[1]) }
+	for x := first(); x < n; x = first() {
+		a, b := max(x-v.radius, 0), min(x+v.radius+1, n)
+		for {
+			// Take in every escape character within reach of the region.
+			grew := false
+			for k := range v.intro {
+				for next[k] < b {
+					b = min(max(b, next[k]+v.radius+1), n)
+					next[k] = nextByte(j, next[k]+1, v.intro[k])
+					grew = true
+				}
+			}
+			if !grew {
+				break
+			}
+		}
+		if h := rd.region(v, a, b, final); h >= 0 && (hold < 0 || h < hold) {
+			hold = h
+		}
+	}
+	return hold
+}
+
+func nextByte(b []byte, from int, c byte) int {
+	if from >= len(b) {
+		return len(b)
+	}
+	if i := bytes.IndexByte(b[from:], c); i >= 0 {
+		return from + i
+	}
+	return len(b)
+}
+
+// region decodes j[a:b] as reading v, matches it and returns the raw position to hold from (-1:
+// none). At the end of the data, an unfinished escape is held back: it may still turn out to be
+// the beginning of a form.
+func (rd *reader) region(v *decodeView, a, b int, final bool) int {
+	atEnd := b == len(rd.j) && !final
+	d := &rd.d
+	pending := d.decode(v.kind, rd.j, a, b, atEnd)
+	if v.then != 0 {
+		// A nested reading: decode what the first one gave, and map back through both.
+		p2 := rd.d2.decode(v.then, d.v, 0, len(d.v), atEnd || pending >= 0)
+		if p2 >= 0 && (pending < 0 || int(d.vs[p2]) < pending) {
+			pending = int(d.vs[p2])
+		}
+		for k := range rd.d2.v {
+			rd.d2.vs[k] = d.vs[rd.d2.vs[k]]
+			rd.d2.ve[k] = d.ve[rd.d2.ve[k]-1]
+		}
+		d = &rd.d2
+	}
+	rd.found = rd.found[:0]
+	_, h := v.c.scan(d.v, 0, len(d.v), atEnd, final, &rd.found)
+	for _, f := range rd.found {
+		rd.spans = append(rd.spans, span{rd.raw(int(d.vs[f.start])), rd.raw(int(d.ve[f.end-1])-1) + 1})
+	}
+	hold := -1
+	if h >= 0 {
+		hold = rd.raw(int(d.vs[h]))
+	}
+	if pending >= 0 && (hold < 0 || rd.raw(pending) < hold) {
+		hold = rd.raw(pending)
+	}
+	return hold
+}
+
+func hexVal(c byte) (rune, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return rune(c - '0'), true
+	case 'a' <= c && c <= 'f':
+		return rune(c - 'a' + 10), true
+	case 'A' <= c && c <= 'F':
+		return rune(c - 'A' + 10), true
+	}
+	return 0, false
+}
+
+// hexRun reads up to max hex digits of s; ok is false when s starts with none or more follow.
+func hexRun(s []byte, digits int) (v rune, n int) {
+	for n < len(s) && n < digits {
+		d, ok := hexVal(s[n])
+		if !ok {
+			break
+		}
+		v = v<<4 | d
+		n++
+	}
+	return v, n
+}
+
+// decoded is a decoded stretch of text: for each byte of v, the positions in the source where its
+// escape starts and ends.
+type decoded struct {
+	v      []byte
+	vs, ve []int32
+}
+
+// decode writes j[a:b], decoded as kind says ('%', '\\' or '&'), into rd, taking out short runs
+// of line breaks as joinLines does. It returns the position in j of an unfinished escape at the
+// end of the data when atEnd (decoding stops there), else -1.
+func (rd *decoded) decode(kind byte, j []byte, a, b int, atEnd bool) (pending int) {
+	rd.v, rd.vs, rd.ve = rd.v[:0], rd.vs[:0], rd.ve[:0]
+	run, runNL := -1, false // start in v of the current run of line breaks
+	var utf [utf8.UTFMax]byte
+	emit := func(bs []byte, s, e int) {
+		for _, c := range bs {
+			if isBreak(c) {
+				if run < 0 {
+					run, runNL = len(rd.v), false
+				}
+				runNL = runNL || c == '\n'
+			} else if run >= 0 {
+				if len(rd.v)-run <= 2 && runNL {
+					rd.v, rd.vs, rd.ve = rd.v[:run], rd.vs[:run], rd.ve[:run]
+				}
+				run = -1
+			}
+			rd.v = append(rd.v, c)
+			rd.vs = append(rd.vs, int32(s))
+			rd.ve = append(rd.ve, int32(e))
+		}
+	}
+	pending = -1
+	i := a
+	for i < b {
+		c := j[i]
+		e, ok := i+1, false // end of this escape; whether it decoded
+		var r rune = -1     // a decoded code point, or
+		var by byte         // a decoded byte
+		switch {
+		case kind == '+' && c == '+':
+			by, ok = ' ', true
+		case (kind == '%' || kind == '+') && c == '%':
+			d1, ok1 := hexVal(at(j, i+1, b))
+			d2, ok2 := hexVal(at(j, i+2, b))
+			switch {
+			case ok1 && ok2:
+				by, e, ok = byte(d1<<4|d2), i+3, true
+			case atEnd && (i+1 == b || ok1 && i+2 == b):
+				pending = i
+			}
+		case kind == '\\' && c == '\\':
+			if i+1 == b {
+				if atEnd {
+					pending = i
+				}
+				break
+			}
+			ok, e = true, i+2
+			switch x := j[i+1]; x {
+			case 'n':
+				by = '\n'
+			case 'r':
+				by = '\r'
+			case 't':
+				by = '\t'
+			case 'b':
+				by = '\b'
+			case 'f':
+				by = '\f'
+			case 'u':
+				u, nd := hexRun(j[i+2:b], 4)
+				if nd < 4 {
+					ok = false
+					if atEnd && i+2+nd == b {
+						pending = i
+					}
+					break
+				}
+				r, e = u, i+6
+				if 0xd800 <= u && u < 0xdc00 {
+					// A high surrogate: a low one should follow.
+					rest := j[e:b]
+					if len(rest) >= 2 && rest[0] == '\\' && rest[1] == 'u' {
+						if lo, nl := hexRun(rest[2:], 4); nl == 4 && 0xdc00 <= lo && lo < 0xe000 {
+							r, e = 0x10000+(u-0xd800)<<10+(lo-0xdc00), e+6
+						} else if atEnd && e+2+nl == b {
+							pending = i
+						}
+					} else if atEnd && len(rest) < 2 && (len(rest) == 0 || rest[0] == '\\') {
+						pending = i
+					}
+				}
+			default:
+				by = x
+			}
+		case kind == '&' && c == '&':
+			k := i + 1
+			for k < b && k-i < maxEntity && (isAlnum(j[k]) || j[k] == '#') {
+				k++
+			}
+			if k < b && j[k] == ';' {
+				r, ok = entity(j[i+1 : k])
+				e = k + 1
+			} else if atEnd && k == b && k-i < maxEntity {
+				pending = i
+			}
+		}
+		if pending >= 0 {
+			break
+		}
+		switch {
+		case !ok:
+			emit(j[i:i+1], i, i+1)
+			i++
+			continue
+		case r >= 0:
+			emit(utf8.AppendRune(utf[:0], r), i, e)
+		default:
+			utf[0] = by
+			emit(utf[:1], i, e)
+		}
+		i = e
+	}
+	if run >= 0 && len(rd.v)-run <= 2 && (runNL || atEnd || pending >= 0) {
+		rd.v, rd.vs, rd.ve = rd.v[:run], rd.vs[:run], rd.ve[:run]
+	}
+	return pending
+}
+
+// at is j[i] when i < b, else 0 (not a hex digit).
+func at(j []byte, i, b int) byte {
+	if i < b {
+		return j[i]
+	}
+	return 0
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// entity decodes the name of an XML reference (between '&' and ';').
+func entity(name []byte) (rune, bool) {
+	switch string(name) {
+	case "amp":
+		return '&', true
+	case "lt":
+		return '<', true
+	case "gt":
+		return '>', true
+	case "quot":
+		return '"', true
+	case "apos":
+		return '\'', true
+	}
+	if len(name) < 2 || name[0] != '#' {
+		return 0, false
+	}
+	digits, base := name[1:], rune(10)
+	if digits[0] == 'x' || digits[0] == 'X' {
+		digits, base = digits[1:], 16
+	}
+	if len(digits) == 0 || len(digits) > 8 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range digits {
+		d, ok := hexVal(c)
+		if !ok || d >= base {
+			return 0, false
+		}
+		r = r*base + d
+	}
+	if r > utf8.MaxRune {
+		return 0, false
+	}
+	return r, true
+}
