@@ -51,6 +51,7 @@ type Matcher struct {
 	secret  bool         // the output is read through views (NewSecretMatcher)
 	views   []decodeView // the escaped readings, each with its patterns
 	maxHeld int
+	tailLen int // the stretch at the end of a write that is joined and scanned whole
 }
 
 // core is a Wu-Manber matcher of literal patterns (see the comment above the constants).
@@ -305,10 +306,18 @@ func (r *Redactor) Write(p []byte) (int, error) {
 		return r.result(len(p))
 	}
 	if r.m.secret {
-		r.hold = append(r.hold, p...)
-		to := r.base + int64(r.scanSecret(r.hold, false))
+		// Nothing held: scan p where it lies. Otherwise the held tail and p, one after the other.
+		data := p
+		if len(r.hold) > 0 {
+			r.hold = append(r.hold, p...)
+			data = r.hold
+		} else {
+			r.cur = p
+		}
+		to := r.base + int64(r.scanSecret(data, false))
 		r.emitTo(to)
 		r.keep(to)
+		r.cur = nil
 		r.flushOut()
 		return r.result(len(p))
 	}
@@ -422,7 +431,7 @@ func (m *core) scan(data []byte, from, to int, atEnd, final bool, found *[]span)
 			continue
 		}
 		// The window's last block belongs to some pattern's first win bytes at this alignment.
-		best, waiting := m.longest(m.candKey(m.load(data[s:]), v), data[s:], partial)
+		best, waiting, _ := m.longest(m.candKey(m.load(data[s:]), v), data[s:], partial)
 		if waiting {
 			// A longer pattern may start here; decide when more data has come.
 			return s, s
@@ -457,27 +466,29 @@ func (m *core) scan(data []byte, from, to int, atEnd, final bool, found *[]span)
 
 // longest returns the length of the longest pattern of candidate key k that d begins with (0 if
 // none), and, when partial, whether d is the proper beginning of a pattern of that key (the data
-// ends before the pattern would).
+// ends before the pattern would). brk says the longest agreement of d with a pattern of the key
+// ends at a line-break byte of d: with the line break taken out, a longer pattern may match.
 //
 // A key's patterns are in byte order. The last one not after d is the longest match if it is a
 // prefix of d; otherwise the longest match is a prefix of it no longer than what it has in common
 // with d, found by following parents.
-func (m *core) longest(k uint32, d []byte, partial bool) (best int, waiting bool) {
+func (m *core) longest(k uint32, d []byte, partial bool) (best int, waiting, brk bool) {
 	lo, hi := int(m.candStart[k]), int(m.candStart[k+1])
 	if lo == hi {
-		return 0, false
+		return 0, false, false
 	}
 	if hi-lo == 1 {
 		p := m.pats[m.cand[lo]]
 		switch {
 		case len(p) <= len(d):
 			if bytes.Equal(d[:len(p)], p) {
-				return len(p), false
+				return len(p), false, false
 			}
 		case partial && bytes.Equal(d, p[:len(d)]):
-			return 0, true
+			return 0, true, false
 		}
-		return 0, false
+		c := commonPrefix(p, d)
+		return 0, false, c < len(d) && isBreak(d[c])
 	}
 	// First position whose pattern is after d.
 	i, j := lo, hi
@@ -490,26 +501,42 @@ func (m *core) longest(k uint32, d []byte, partial bool) (best int, waiting bool
 		}
 	}
 	if partial && i < hi && bytes.HasPrefix(m.pats[m.cand[i]], d) {
-		return 0, true
+		return 0, true, false
+	}
+	// The patterns that agree longest with d are its neighbours in byte order.
+	if i < hi {
+		c := commonPrefix(m.pats[m.cand[i]], d)
+		brk = c < len(d) && isBreak(d[c])
 	}
 	at := i - 1
 	if at < lo {
-		return 0, false
+		return 0, false, brk
 	}
 	p := m.pats[m.cand[at]]
 	if bytes.HasPrefix(d, p) {
-		return len(p), false
+		return len(p), false, brk
 	}
-	common := 0
-	for common < len(p) && common < len(d) && p[common] == d[common] {
-		common++
-	}
+	common := commonPrefix(p, d)
+	brk = brk || isBreak(d[common])
 	for at = int(m.parent[at]); at >= 0; at = int(m.parent[at]) {
 		if p := m.pats[m.cand[at]]; len(p) <= common {
-			return len(p), false
+			return len(p), false, brk
 		}
 	}
-	return 0, false
+	return 0, false, brk
+}
+
+// commonPrefix is the length of the longest common beginning of a and b.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i+8 <= n && binary.LittleEndian.Uint64(a[i:]) == binary.LittleEndian.Uint64(b[i:]) {
+		i += 8
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
 }
 
 // match records an occurrence of a pattern at stream positions [start, end). The caller reports

@@ -2,6 +2,7 @@ package inject
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"sort"
 	"unicode/utf8"
@@ -81,6 +82,7 @@ func NewSecretMatcher(values []string, usernames ...string) *Matcher {
 		held = max(held, 3*v.radius)
 	}
 	m.maxHeld = held
+	m.tailLen = 3*c.maxLen + 3
 	return m
 }
 
@@ -103,8 +105,14 @@ type removal struct{ at, delta int }
 // reader holds the buffers of a Redactor of a secret matcher; they grow to the largest write
 // and are reused, so that redacting allocates nothing once they have.
 type reader struct {
-	j     []byte    // the output with short line breaks taken out
+	j     []byte    // the tail of the output with short line breaks taken out
 	rm    []removal // where they were
+	lj    []byte    // the same for a stretch around a line break
+	// introAt is the first position of each of introBytes in the data of this scan, -1 before
+	// it is looked up.
+	introBytes [4]byte
+	introAt    [4]int
+	lrm   []removal
 	d     decoded   // a decoded region of j
 	d2    decoded   // the second decoding of a nested reading
 	found []span
@@ -163,34 +171,49 @@ func joinLines(dst, src []byte, partial bool, rm *[]removal) []byte {
 	return dst
 }
 
-// raw is the position in the raw data of position x of the joined text.
-func (rd *reader) raw(x int) int {
-	i := sort.Search(len(rd.rm), func(i int) bool { return rd.rm[i].at > x })
+// rawOf is the position in the raw data of position x of a text joined with removals rm.
+func rawOf(rm []removal, x int) int {
+	i := sort.Search(len(rm), func(i int) bool { return rm[i].at > x })
 	if i == 0 {
 		return x
 	}
-	return x + rd.rm[i-1].delta
+	return x + rm[i-1].delta
 }
 
 // scanSecret finds the forms in data (everything from the held tail on), reports them to r.match
 // and returns the position in data to hold from (len(data) when nothing is held).
+//
+// The forms are matched in data with short line breaks taken out (joinLines), without copying
+// most of it: a match that spans no line break is a match in data itself. Before the last
+// tailLen bytes, data is scanned where it lies; a pattern there whose comparison stops at a
+// line break is compared again across it, and at each line break, a pattern whose first window
+// would span it is looked for when the bytes around the break occur so in some pattern (the
+// gram filter). The tail, where a form may still be unfinished, is joined and scanned whole.
 func (r *Redactor) scanSecret(data []byte, final bool) int {
 	rd, m := &r.rd, r.m
-	rd.rm = rd.rm[:0]
-	rd.j = joinLines(rd.j[:0], data, !final, &rd.rm)
-	j := rd.j
+	n := len(data)
 	rd.spans = rd.spans[:0]
-	hold := len(data)
+	hold := n
 
+	t0 := max(n-m.tailLen, 0)
+	for t0 > 0 && isBreak(data[t0-1]) {
+		t0--
+	}
+	if t0 > 0 {
+		rd.bulk(m.core, data, t0)
+	}
+	rd.rm = rd.rm[:0]
+	rd.j = joinLines(rd.j[:0], data[t0:], !final, &rd.rm)
 	rd.found = rd.found[:0]
-	if _, h := m.core.scan(j, 0, len(j), true, final, &rd.found); h >= 0 {
-		hold = rd.raw(h)
+	if _, h := m.core.scan(rd.j, 0, len(rd.j), true, final, &rd.found); h >= 0 {
+		hold = t0 + rawOf(rd.rm, h)
 	}
 	for _, f := range rd.found {
-		rd.spans = append(rd.spans, span{rd.raw(f.start), rd.raw(f.end-1) + 1})
+		rd.spans = append(rd.spans, span{t0 + rawOf(rd.rm, f.start), t0 + rawOf(rd.rm, f.end-1) + 1})
 	}
+	rd.introBytes, rd.introAt = introBytes, [4]int{-1, -1, -1, -1}
 	for i := range m.views {
-		if h := rd.view(&m.views[i], final); h >= 0 && h < hold {
+		if h := rd.view(&m.views[i], data, final); h >= 0 && h < hold {
 			hold = h
 		}
 	}
@@ -207,16 +230,186 @@ func (r *Redactor) scanSecret(data []byte, final bool) int {
 	return hold
 }
 
-// view matches the reading v in each region of the joined text around its escape characters,
-// appends the matches to rd.spans and returns the raw position to hold from (-1: none).
-func (rd *reader) view(v *decodeView, final bool) int {
-	j := rd.j
+// longestJoined is the raw length of the longest pattern of key k at data[s:] with short line
+// breaks taken out (0 if none). The caller has seen data[s:] agree with such a pattern up to a
+// line break, and data holds at least tailLen bytes from s.
+func (rd *reader) longestJoined(m *core, k uint32, data []byte, s int) int {
+	end := min(len(data), s+3*m.maxLen+3)
+	rd.lrm = rd.lrm[:0]
+	rd.lj = joinLines(rd.lj[:0], data[s:end], false, &rd.lrm)
+	best, _, _ := m.longest(k, rd.lj, false)
+	if best == 0 {
+		return 0
+	}
+	return rawOf(rd.lrm, best-1) + 1
+}
+
+// bulk finds the patterns that start before t0 in data read with short line breaks taken out
+// (joinLines), scanning data where it lies: Wu-Manber (see core.scan) over the joined text,
+// whose windows are read from data. Where the last block of a window holds no line-break byte,
+// it is four bytes of the joined text as they lie; where it does, the four bytes of joined text
+// before the window's end are gathered. Moving the window's end on by the shift of its last
+// block in data moves it on by that much or less in the joined text, so no window of the joined
+// text is skipped. Data holds at least tailLen bytes after t0.
+func (rd *reader) bulk(m *core, data []byte, t0 int) {
+	n := len(data)
+	win := m.win
+	if m.blk != 4 {
+		// Patterns shorter than a block: join the stretch and scan it (rare: a 4-byte value
+		// has no forms shorter than 4 bytes, so this is for windows of 4 bytes only).
+		rd.lrm = rd.lrm[:0]
+		end := min(n, t0+3*m.maxLen+3)
+		rd.lj = joinLines(rd.lj[:0], data[:end], false, &rd.lrm)
+		jt := t0 - rawDelta(rd.lrm, t0)
+		rd.found = rd.found[:0]
+		m.scan(rd.lj, 0, jt, false, false, &rd.found)
+		for _, f := range rd.found {
+			rd.spans = append(rd.spans, span{rawOf(rd.lrm, f.start), rawOf(rd.lrm, f.end-1) + 1})
+		}
+		return
+	}
+	far := int(m.far)
+	shift, hshift := m.shift, 32-m.shiftBits
+	const ones, highs, lf, cr = 0x01010101, 0x80808080, 0x0a0a0a0a, 0x0d0d0d0d
+	lastE := min(n, t0+3*win+3) // windows ending later start at t0 or after: the tail's
+	for e := win; e <= lastE; {
+		var v uint32
+		for {
+			v = binary.LittleEndian.Uint32(data[e-4:])
+			x, y := v^lf, v^cr
+			if ((x-ones)&^x|(y-ones)&^y)&highs != 0 || shift[(v*hashMul)>>hshift] != uint8(far) {
+				break
+			}
+			e += far
+			if e > lastE {
+				return
+			}
+		}
+		x, y := v^lf, v^cr
+		broken := ((x-ones)&^x|(y-ones)&^y)&highs != 0
+		if broken {
+			var ok bool
+			if v, ok = joinedBlock(data, e); !ok {
+				e++
+				continue
+			}
+		}
+		if sh := int(shift[(v*hashMul)>>hshift]); sh != 0 {
+			e += sh
+			continue
+		}
+		rd.check(m, data, e, t0, v)
+		e++
+	}
+}
+
+// check looks for the patterns whose first window is the window of joined text ending at data
+// position e, whose last block is v.
+func (rd *reader) check(m *core, data []byte, e, t0 int, v uint32) {
+	s, ok := joinedBack(data, e, m.win)
+	if !ok || s >= t0 {
+		return
+	}
+	if e-s == m.win {
+		// The window lies in data as it is.
+		k := m.candKey(m.load(data[s:]), v)
+		best, _, brk := m.longest(k, data[s:], false)
+		if brk {
+			best = max(best, rd.longestJoined(m, k, data, s))
+		}
+		if best > 0 {
+			rd.spans = append(rd.spans, span{s, s + best})
+		}
+		return
+	}
+	end := min(len(data), s+3*m.maxLen+3)
+	rd.lrm = rd.lrm[:0]
+	rd.lj = joinLines(rd.lj[:0], data[s:end], false, &rd.lrm)
+	if len(rd.lj) < m.win {
+		return
+	}
+	k := m.candKey(m.load(rd.lj), m.load(rd.lj[m.win-4:]))
+	if best, _, _ := m.longest(k, rd.lj, false); best > 0 {
+		rd.spans = append(rd.spans, span{s, s + rawOf(rd.lrm, best-1) + 1})
+	}
+}
+
+// breakRun returns the run of line-break bytes around data[x] and whether joinLines takes it
+// out.
+func breakRun(data []byte, x int) (rs, re int, short bool) {
+	rs, re = x, x+1
+	for rs > 0 && isBreak(data[rs-1]) {
+		rs--
+	}
+	for re < len(data) && isBreak(data[re]) {
+		re++
+	}
+	return rs, re, re-rs <= 2 && bytes.IndexByte(data[rs:re], '\n') >= 0
+}
+
+// joinedBack walks back count bytes of joined text from data position e and returns where they
+// start; ok is false when data begins first.
+func joinedBack(data []byte, e, count int) (s int, ok bool) {
+	x := e
+	for c := 0; c < count; {
+		if x == 0 {
+			return 0, false
+		}
+		x--
+		if isBreak(data[x]) {
+			if rs, _, short := breakRun(data, x); short {
+				x = rs
+				continue
+			}
+		}
+		c++
+	}
+	return x, true
+}
+
+// joinedBlock is the last four bytes of joined text before data position e, as a block.
+func joinedBlock(data []byte, e int) (uint32, bool) {
+	var v uint32
+	x := e
+	for c := 0; c < 4; {
+		if x == 0 {
+			return 0, false
+		}
+		x--
+		if isBreak(data[x]) {
+			if rs, _, short := breakRun(data, x); short {
+				x = rs
+				continue
+			}
+		}
+		v = v<<8 | uint32(data[x])
+		c++
+	}
+	return v, true
+}
+
+// rawDelta is how many bytes the removals rm took out before raw position x.
+func rawDelta(rm []removal, x int) int {
+	d := 0
+	for _, r := range rm {
+		if r.at+r.delta > x {
+			break
+		}
+		d = r.delta
+	}
+	return d
+}
+
+// view matches the reading v in each region of data around its escape characters, appends the
+// matches to rd.spans and returns the position to hold from (-1: none).
+func (rd *reader) view(v *decodeView, data []byte, final bool) int {
+	j := data
 	n := len(j)
 	hold := -1
 	// next[k] is the position of the next intro[k] at or after the search point, n when none.
 	var next [2]int
-	for k := range v.intro {
-		next[k] = nextByte(j, 0, v.intro[k])
+	for k, c := range v.intro {
+		next[k] = rd.firstOf(c, j)
 	}
 	if len(v.intro) < 2 {
 		next[1] = n
@@ -238,12 +431,26 @@ func (rd *reader) view(v *decodeView, final bool) int {
 				break
 			}
 		}
-		if h := rd.region(v, a, b, final); h >= 0 && (hold < 0 || h < hold) {
+		if h := rd.region(v, data, a, b, final); h >= 0 && (hold < 0 || h < hold) {
 			hold = h
 		}
 	}
 	return hold
 }
+
+// firstOf is the first position of c in data, looked up once per scan for all the readings.
+func (rd *reader) firstOf(c byte, data []byte) int {
+	i := slices.Index(rd.introBytes[:], c)
+	if i < 0 {
+		return nextByte(data, 0, c)
+	}
+	if rd.introAt[i] < 0 {
+		rd.introAt[i] = nextByte(data, 0, c)
+	}
+	return rd.introAt[i]
+}
+
+var introBytes = [4]byte{'%', '\\', '&', '+'}
 
 func nextByte(b []byte, from int, c byte) int {
 	if from >= len(b) {
@@ -258,10 +465,10 @@ func nextByte(b []byte, from int, c byte) int {
 // region decodes j[a:b] as reading v, matches it and returns the raw position to hold from (-1:
 // none). At the end of the data, an unfinished escape is held back: it may still turn out to be
 // the beginning of a form.
-func (rd *reader) region(v *decodeView, a, b int, final bool) int {
-	atEnd := b == len(rd.j) && !final
+func (rd *reader) region(v *decodeView, data []byte, a, b int, final bool) int {
+	atEnd := b == len(data) && !final
 	d := &rd.d
-	pending := d.decode(v.kind, rd.j, a, b, atEnd)
+	pending := d.decode(v.kind, data, a, b, atEnd)
 	if v.then != 0 {
 		// A nested reading: decode what the first one gave, and map back through both.
 		p2 := rd.d2.decode(v.then, d.v, 0, len(d.v), atEnd || pending >= 0)
@@ -277,14 +484,14 @@ func (rd *reader) region(v *decodeView, a, b int, final bool) int {
 	rd.found = rd.found[:0]
 	_, h := v.c.scan(d.v, 0, len(d.v), atEnd, final, &rd.found)
 	for _, f := range rd.found {
-		rd.spans = append(rd.spans, span{rd.raw(int(d.vs[f.start])), rd.raw(int(d.ve[f.end-1])-1) + 1})
+		rd.spans = append(rd.spans, span{int(d.vs[f.start]), int(d.ve[f.end-1])})
 	}
 	hold := -1
 	if h >= 0 {
-		hold = rd.raw(int(d.vs[h]))
+		hold = int(d.vs[h])
 	}
-	if pending >= 0 && (hold < 0 || rd.raw(pending) < hold) {
-		hold = rd.raw(pending)
+	if pending >= 0 && (hold < 0 || pending < hold) {
+		hold = pending
 	}
 	return hold
 }
