@@ -105,18 +105,18 @@ type removal struct{ at, delta int }
 // reader holds the buffers of a Redactor of a secret matcher; they grow to the largest write
 // and are reused, so that redacting allocates nothing once they have.
 type reader struct {
-	j     []byte    // the tail of the output with short line breaks taken out
-	rm    []removal // where they were
-	lj    []byte    // the same for a stretch around a line break
+	j  []byte    // the tail of the output with short line breaks taken out
+	rm []removal // where they were
+	lj []byte    // the same for a stretch around a line break
 	// introAt is the first position of each of introBytes in the data of this scan, -1 before
 	// it is looked up.
 	introBytes [4]byte
 	introAt    [4]int
-	lrm   []removal
-	d     decoded   // a decoded region of j
-	d2    decoded   // the second decoding of a nested reading
-	found []span
-	spans []span // matches in all readings, in positions of the raw data
+	lrm        []removal
+	d          decoded // a decoded region of j
+	d2         decoded // the second decoding of a nested reading
+	found      []span
+	spans      []span // matches in all readings, in positions of the raw data
 }
 
 func isBreak(c byte) bool { return c == '\n' || c == '\r' }
