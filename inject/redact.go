@@ -306,15 +306,8 @@ func (r *Redactor) Write(p []byte) (int, error) {
 		return r.result(len(p))
 	}
 	if r.m.secret {
-		// Nothing held: scan p where it lies. Otherwise the held tail and p, one after the other.
-		data := p
-		if len(r.hold) > 0 {
-			r.hold = append(r.hold, p...)
-			data = r.hold
-		} else {
-			r.cur = p
-		}
-		to := r.base + int64(r.scanSecret(data, false))
+		r.cur = p
+		to := r.scanSecret(false)
 		r.emitTo(to)
 		r.keep(to)
 		r.cur = nil
@@ -360,13 +353,14 @@ func (r *Redactor) Flush() error {
 	switch {
 	case len(r.hold) == 0:
 	case r.m.secret:
-		r.scanSecret(r.hold, true)
+		r.scanSecret(true)
 	default:
 		r.scan(r.hold, 0, len(r.hold), r.base, true, true)
 	}
 	r.emitTo(end)
 	r.keep(end)
 	r.covEnd = -1
+	r.rd.ctxLen, r.rd.ctxOdd = 0, false
 	r.flushOut()
 	return r.err
 }

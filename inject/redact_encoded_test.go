@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -479,5 +480,51 @@ func TestLeakOracle(t *testing.T) {
 	}
 	if !utf8.ValidString(testPassword) {
 		t.Fatal("testPassword must be UTF-8")
+	}
+}
+
+// Once its buffers have grown, a redactor of a secret matcher allocates nothing, however many
+// redactions it makes, wrapped, escaped or split across writes.
+func TestSecretRedactorAllocs(t *testing.T) {
+	m := secretMatcher([]string{testPassword, testPAT}, "patinject")
+	b64 := wrap(base64.StdEncoding.EncodeToString([]byte("patinject:"+testPAT)), 76, "\r\n")
+	chunk := []byte(strings.Repeat("ordinary line of output\n", 200) + "pw=" + jsonEncode(testPassword, func(rune) bool { return true }, false, true) +
+		"\n" + b64 + pctEncode(testPassword, alnum, false, true) + "\n" + testPAT[:20])
+	r := m.NewRedactor(io.Discard)
+	rest := []byte(testPAT[20:])
+	write := func() {
+		r.Write(chunk)
+		r.Write(rest)
+		r.Write(chunk[:100])
+		r.Flush()
+	}
+	write()
+	if n := testing.AllocsPerRun(20, write); n != 0 {
+		t.Errorf("got %v allocations a run, want 0", n)
+	}
+}
+
+// A prompt or progress line without a newline is shown at once: only what could still begin a
+// form is held.
+func TestSecretRedactorShowsPrompts(t *testing.T) {
+	t.Parallel()
+	m := secretMatcher([]string{testPassword, testPAT}, "patinject")
+	tests := []struct{ write, shown string }{
+		{"Password: ", "Password: "},
+		{"progress 50 [=====     ]", "progress 50 [=====     ]"},
+		{"token " + testPAT[:10], "token "},
+		{"x=%7", "x="},       // may be the beginning of %70 ("p")
+		{"x=\\u00", "x="},    // may be the beginning of \u0070
+		{"x=&#x7", "x="},     // may be the beginning of &#x70;
+		{"x " + testPAT[:5] + "\r", "x "}, // may be the first half of a CRLF in wrapped base64
+		{"done\n", "done\n"}, // a line break on its own is not held
+	}
+	for _, tt := range tests {
+		var out recorder
+		r := m.NewRedactor(&out)
+		r.Write([]byte(tt.write))
+		if got := out.String(); got != tt.shown {
+			t.Errorf("after writing %q: shown %q, want %q", tt.write, got, tt.shown)
+		}
 	}
 }

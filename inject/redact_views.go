@@ -105,9 +105,13 @@ type removal struct{ at, delta int }
 // reader holds the buffers of a Redactor of a secret matcher; they grow to the largest write
 // and are reused, so that redacting allocates nothing once they have.
 type reader struct {
-	j  []byte    // the tail of the output with short line breaks taken out
-	rm []removal // where they were
-	lj []byte    // the same for a stretch around a line break
+	buf    []byte    // context, held tail and write, one after the other
+	ctx    [16]byte  // the last bytes written on before the held tail
+	ctxLen int       // how many of ctx are in use
+	ctxOdd bool      // an odd run of backslashes ends right before ctx: its first byte is escaped
+	j      []byte    // the tail of the output with short line breaks taken out
+	rm     []removal // where they were
+	lj     []byte    // the same for a stretch around a line break
 	// introAt is the first position of each of introBytes in the data of this scan, -1 before
 	// it is looked up.
 	introBytes [4]byte
@@ -180,16 +184,50 @@ func rawOf(rm []removal, x int) int {
 	return x + rm[i-1].delta
 }
 
-// scanSecret finds the forms in data (everything from the held tail on), reports them to r.match
-// and returns the position in data to hold from (len(data) when nothing is held).
+// scanSecret finds the forms in the held tail followed by r.cur (the caller's write, if any),
+// reports them to r.match and returns the stream position to hold from.
+//
+// When nothing is held, r.cur is scanned where it lies. Otherwise the held tail and r.cur are
+// copied one after the other, after the last few bytes before the tail (already written on):
+// the tail may begin in the middle of an escape ("7" of "%07" may begin a form as it is), which
+// the readings must decode as the whole stream does.
+func (r *Redactor) scanSecret(final bool) int64 {
+	rd := &r.rd
+	data, c0 := r.cur, 0
+	if len(r.hold) > 0 {
+		rd.buf = append(append(append(rd.buf[:0], rd.ctx[:rd.ctxLen]...), r.hold...), r.cur...)
+		data, c0 = rd.buf, rd.ctxLen
+	} else {
+		rd.ctxOdd = false // the stream before is whole: an unfinished escape would be held
+	}
+	off := r.base - int64(c0) // stream position of data[0]
+	hold := r.findSecret(data, c0, final)
+
+	// Keep the bytes before the new held tail, and whether an odd run of backslashes ends
+	// right before them.
+	cs := max(hold-len(rd.ctx), 0)
+	rd.ctxLen = copy(rd.ctx[:], data[cs:hold])
+	q := cs - 1
+	for q >= 0 && data[q] == '\\' {
+		q--
+	}
+	odd := (cs-1-q)%2 == 1
+	if q < 0 && c0 > 0 && rd.ctxOdd {
+		odd = !odd
+	}
+	rd.ctxOdd = odd
+	return off + int64(hold)
+}
+
+// findSecret matches data, whose first c0 bytes are context already written on, and returns the
+// position in data to hold from (len(data) when nothing is held).
 //
 // The forms are matched in data with short line breaks taken out (joinLines), without copying
 // most of it: a match that spans no line break is a match in data itself. Before the last
-// tailLen bytes, data is scanned where it lies; a pattern there whose comparison stops at a
-// line break is compared again across it, and at each line break, a pattern whose first window
-// would span it is looked for when the bytes around the break occur so in some pattern (the
-// gram filter). The tail, where a form may still be unfinished, is joined and scanned whole.
-func (r *Redactor) scanSecret(data []byte, final bool) int {
+// tailLen bytes, data is scanned where it lies (see bulk); the tail, where a form may still be
+// unfinished, is joined and scanned whole. The escaped readings are decoded around their escape
+// characters only (see view).
+func (r *Redactor) findSecret(data []byte, c0 int, final bool) int {
 	rd, m := &r.rd, r.m
 	n := len(data)
 	rd.spans = rd.spans[:0]
@@ -217,15 +255,18 @@ func (r *Redactor) scanSecret(data []byte, final bool) int {
 			hold = h
 		}
 	}
+	hold = max(hold, c0) // what begins in the context was held (or not) by an earlier scan
 	if len(rd.spans) > 1 {
 		slices.SortFunc(rd.spans, func(a, b span) int { return a.start - b.start })
 	}
-	off := r.base
+	off := r.base - int64(c0)
 	for _, s := range rd.spans {
 		if s.start >= hold {
 			break
 		}
-		r.match(off+int64(s.start), off+int64(s.end))
+		if s.start >= c0 { // a match that starts in the context was found by an earlier scan
+			r.match(off+int64(s.start), off+int64(s.end))
+		}
 	}
 	return hold
 }
@@ -468,10 +509,10 @@ func nextByte(b []byte, from int, c byte) int {
 func (rd *reader) region(v *decodeView, data []byte, a, b int, final bool) int {
 	atEnd := b == len(data) && !final
 	d := &rd.d
-	pending := d.decode(v.kind, data, a, b, atEnd)
+	pending := d.decode(v.kind, data, a, b, atEnd, a == 0 && rd.ctxOdd)
 	if v.then != 0 {
 		// A nested reading: decode what the first one gave, and map back through both.
-		p2 := rd.d2.decode(v.then, d.v, 0, len(d.v), atEnd || pending >= 0)
+		p2 := rd.d2.decode(v.then, d.v, 0, len(d.v), atEnd || pending >= 0, false)
 		if p2 >= 0 && (pending < 0 || int(d.vs[p2]) < pending) {
 			pending = int(d.vs[p2])
 		}
@@ -531,7 +572,9 @@ type decoded struct {
 // decode writes j[a:b], decoded as kind says ('%', '\\' or '&'), into rd, taking out short runs
 // of line breaks as joinLines does. It returns the position in j of an unfinished escape at the
 // end of the data when atEnd (decoding stops there), else -1.
-func (rd *decoded) decode(kind byte, j []byte, a, b int, atEnd bool) (pending int) {
+//
+// escaped says j[a] is escaped by a backslash before it (not in j): it is read as it is.
+func (rd *decoded) decode(kind byte, j []byte, a, b int, atEnd, escaped bool) (pending int) {
 	rd.v, rd.vs, rd.ve = rd.v[:0], rd.vs[:0], rd.ve[:0]
 	run, runNL := -1, false // start in v of the current run of line breaks
 	var utf [utf8.UTFMax]byte
@@ -555,6 +598,10 @@ func (rd *decoded) decode(kind byte, j []byte, a, b int, atEnd bool) (pending in
 	}
 	pending = -1
 	i := a
+	if escaped && kind == '\\' && i < b {
+		emit(j[i:i+1], i, i+1)
+		i++
+	}
 	for i < b {
 		c := j[i]
 		e, ok := i+1, false // end of this escape; whether it decoded
