@@ -513,11 +513,11 @@ func TestSecretRedactorShowsPrompts(t *testing.T) {
 		{"Password: ", "Password: "},
 		{"progress 50 [=====     ]", "progress 50 [=====     ]"},
 		{"token " + testPAT[:10], "token "},
-		{"x=%7", "x="},       // may be the beginning of %70 ("p")
-		{"x=\\u00", "x="},    // may be the beginning of \u0070
-		{"x=&#x7", "x="},     // may be the beginning of &#x70;
+		{"x=%7", "x="},                    // may be the beginning of %70 ("p")
+		{"x=\\u00", "x="},                 // may be the beginning of \u0070
+		{"x=&#x7", "x="},                  // may be the beginning of &#x70;
 		{"x " + testPAT[:5] + "\r", "x "}, // may be the first half of a CRLF in wrapped base64
-		{"done\n", "done\n"}, // a line break on its own is not held
+		{"done\n", "done\n"},              // a line break on its own is not held
 	}
 	for _, tt := range tests {
 		var out recorder
