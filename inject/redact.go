@@ -51,7 +51,7 @@ type Matcher struct {
 	secret  bool         // the output is read through views (NewSecretMatcher)
 	views   []decodeView // the escaped readings, each with its patterns
 	maxHeld int
-	tailLen int // the stretch at the end of a write that is joined and scanned whole
+	tailLen int // the stretch at the end of a write that is joined to look for beginnings
 }
 
 // core is a Wu-Manber matcher of literal patterns (see the comment above the constants).
@@ -92,19 +92,24 @@ func NewMatcher(patterns [][]byte) *Matcher {
 	for i, p := range patterns {
 		own[i] = bytes.Clone(p)
 	}
-	c := newCore(own)
+	c := newCore(own, true)
 	return &Matcher{core: c, maxHeld: max(c.maxLen-1, 0)}
 }
 
-func newCore(patterns [][]byte) *core {
+// newCore compiles patterns; dedup says they may hold empty ones and repeats, to be left out.
+func newCore(patterns [][]byte, dedup bool) *core {
 	m := &core{}
-	seen := map[string]bool{}
-	for _, p := range patterns {
-		if len(p) == 0 || seen[string(p)] {
-			continue
+	if dedup {
+		seen := map[string]bool{}
+		for _, p := range patterns {
+			if len(p) == 0 || seen[string(p)] {
+				continue
+			}
+			seen[string(p)] = true
+			m.pats = append(m.pats, p)
 		}
-		seen[string(p)] = true
-		m.pats = append(m.pats, p)
+	} else {
+		m.pats = patterns
 	}
 	if len(m.pats) == 0 {
 		return m

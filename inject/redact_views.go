@@ -38,7 +38,9 @@ func NewSecretMatcher(values []string, usernames ...string) *Matcher {
 	space := false
 	for _, v := range values {
 		for _, f := range Forms(v, usernames...) {
-			f = joinLines(nil, f, false, nil)
+			if bytes.IndexByte(f, '\n') >= 0 {
+				f = joinLines(nil, f, false, nil)
+			}
 			if len(f) < MinSecretLen || seen[string(f)] {
 				continue
 			}
@@ -50,7 +52,7 @@ func NewSecretMatcher(values []string, usernames ...string) *Matcher {
 	if len(pats) == 0 {
 		return NewMatcher(nil)
 	}
-	c := newCore(pats)
+	c := newCore(pats, false)
 	m := &Matcher{core: c, secret: true}
 
 	// '+' reads as a space only in a reading of its own, made where a form holds a space
@@ -82,7 +84,7 @@ func NewSecretMatcher(values []string, usernames ...string) *Matcher {
 		held = max(held, 3*v.radius)
 	}
 	m.maxHeld = held
-	m.tailLen = 3*c.maxLen + 3
+	m.tailLen = 3*c.win + 3
 	return m
 }
 
@@ -233,21 +235,19 @@ func (r *Redactor) findSecret(data []byte, c0 int, final bool) int {
 	rd.spans = rd.spans[:0]
 	hold := n
 
+	if h := rd.bulk(m.core, data, final); h >= 0 {
+		hold = h
+	}
+	// The last few bytes, too few for a window of joined text, may begin a pattern.
 	t0 := max(n-m.tailLen, 0)
 	for t0 > 0 && isBreak(data[t0-1]) {
 		t0--
 	}
-	if t0 > 0 {
-		rd.bulk(m.core, data, t0)
-	}
 	rd.rm = rd.rm[:0]
 	rd.j = joinLines(rd.j[:0], data[t0:], !final, &rd.rm)
 	rd.found = rd.found[:0]
-	if _, h := m.core.scan(rd.j, 0, len(rd.j), true, final, &rd.found); h >= 0 {
-		hold = t0 + rawOf(rd.rm, h)
-	}
-	for _, f := range rd.found {
-		rd.spans = append(rd.spans, span{t0 + rawOf(rd.rm, f.start), t0 + rawOf(rd.rm, f.end-1) + 1})
+	if _, h := m.core.scan(rd.j, max(len(rd.j)-m.win+1, 0), len(rd.j), true, final, &rd.found); h >= 0 {
+		hold = min(hold, t0+rawOf(rd.rm, h))
 	}
 	rd.introBytes, rd.introAt = introBytes, [4]int{-1, -1, -1, -1}
 	for i := range m.views {
@@ -271,49 +271,50 @@ func (r *Redactor) findSecret(data []byte, c0 int, final bool) int {
 	return hold
 }
 
-// longestJoined is the raw length of the longest pattern of key k at data[s:] with short line
-// breaks taken out (0 if none). The caller has seen data[s:] agree with such a pattern up to a
-// line break, and data holds at least tailLen bytes from s.
-func (rd *reader) longestJoined(m *core, k uint32, data []byte, s int) int {
-	end := min(len(data), s+3*m.maxLen+3)
+// longestJoined is the raw length of the longest pattern of key k at the start of d with short
+// line breaks taken out (0 if none), and whether one may run past the end of d (when partial).
+// The caller has seen d agree with such a pattern up to a line break.
+func (rd *reader) longestJoined(m *core, k uint32, d []byte, partial bool) (int, bool) {
 	rd.lrm = rd.lrm[:0]
-	rd.lj = joinLines(rd.lj[:0], data[s:end], false, &rd.lrm)
-	best, _, _ := m.longest(k, rd.lj, false)
+	rd.lj = joinLines(rd.lj[:0], d, partial, &rd.lrm)
+	best, waiting, _ := m.longest(k, rd.lj, partial)
 	if best == 0 {
-		return 0
+		return 0, waiting
 	}
-	return rawOf(rd.lrm, best-1) + 1
+	return rawOf(rd.lrm, best-1) + 1, waiting
 }
 
-// bulk finds the patterns that start before t0 in data read with short line breaks taken out
-// (joinLines), scanning data where it lies: Wu-Manber (see core.scan) over the joined text,
-// whose windows are read from data. Where the last block of a window holds no line-break byte,
-// it is four bytes of the joined text as they lie; where it does, the four bytes of joined text
-// before the window's end are gathered. Moving the window's end on by the shift of its last
-// block in data moves it on by that much or less in the joined text, so no window of the joined
-// text is skipped. Data holds at least tailLen bytes after t0.
-func (rd *reader) bulk(m *core, data []byte, t0 int) {
+// bulk finds the patterns in data read with short line breaks taken out (joinLines), scanning
+// data where it lies: Wu-Manber (see core.scan) over the joined text, whose windows are read
+// from data. Where the last block of a window holds no line-break byte, it is four bytes of the
+// joined text as they lie; where it does, the four bytes of joined text before the window's end
+// are gathered. Moving the window's end on by the shift of its last block in data moves it on
+// by that much or less in the joined text, so no window of the joined text is skipped.
+//
+// It returns the position of the first pattern that runs past the end of data (-1: none), and
+// stops there; unless final, the caller holds back from there.
+func (rd *reader) bulk(m *core, data []byte, final bool) int {
 	n := len(data)
 	win := m.win
 	if m.blk != 4 {
-		// Patterns shorter than a block: join the stretch and scan it (rare: a 4-byte value
-		// has no forms shorter than 4 bytes, so this is for windows of 4 bytes only).
+		// Windows shorter than a block; forms are never that short (MinSecretLen), so this
+		// only keeps the matcher whole: join everything and scan it.
 		rd.lrm = rd.lrm[:0]
-		end := min(n, t0+3*m.maxLen+3)
-		rd.lj = joinLines(rd.lj[:0], data[:end], false, &rd.lrm)
-		jt := t0 - rawDelta(rd.lrm, t0)
+		rd.lj = joinLines(rd.lj[:0], data, !final, &rd.lrm)
 		rd.found = rd.found[:0]
-		m.scan(rd.lj, 0, jt, false, false, &rd.found)
+		_, h := m.scan(rd.lj, 0, len(rd.lj), true, final, &rd.found)
 		for _, f := range rd.found {
 			rd.spans = append(rd.spans, span{rawOf(rd.lrm, f.start), rawOf(rd.lrm, f.end-1) + 1})
 		}
-		return
+		if h >= 0 {
+			return rawOf(rd.lrm, h)
+		}
+		return -1
 	}
 	far := int(m.far)
 	shift, hshift := m.shift, 32-m.shiftBits
 	const ones, highs, lf, cr = 0x01010101, 0x80808080, 0x0a0a0a0a, 0x0d0d0d0d
-	lastE := min(n, t0+3*win+3) // windows ending later start at t0 or after: the tail's
-	for e := win; e <= lastE; {
+	for e := win; e <= n; {
 		var v uint32
 		for {
 			v = binary.LittleEndian.Uint32(data[e-4:])
@@ -322,13 +323,12 @@ func (rd *reader) bulk(m *core, data []byte, t0 int) {
 				break
 			}
 			e += far
-			if e > lastE {
-				return
+			if e > n {
+				return -1
 			}
 		}
 		x, y := v^lf, v^cr
-		broken := ((x-ones)&^x|(y-ones)&^y)&highs != 0
-		if broken {
+		if ((x-ones)&^x|(y-ones)&^y)&highs != 0 {
 			var ok bool
 			if v, ok = joinedBlock(data, e); !ok {
 				e++
@@ -339,40 +339,54 @@ func (rd *reader) bulk(m *core, data []byte, t0 int) {
 			e += sh
 			continue
 		}
-		rd.check(m, data, e, t0, v)
+		if h := rd.check(m, data, e, v, final); h >= 0 {
+			return h
+		}
 		e++
 	}
+	return -1
 }
 
 // check looks for the patterns whose first window is the window of joined text ending at data
-// position e, whose last block is v.
-func (rd *reader) check(m *core, data []byte, e, t0 int, v uint32) {
+// position e, whose last block is v. It returns where the window starts if a pattern there may
+// run past the end of data, else -1.
+func (rd *reader) check(m *core, data []byte, e int, v uint32, final bool) int {
 	s, ok := joinedBack(data, e, m.win)
-	if !ok || s >= t0 {
-		return
+	if !ok {
+		return -1
 	}
+	end := min(len(data), s+3*m.maxLen+3) // enough data for any pattern, joined
+	partial := end == len(data) && !final
 	if e-s == m.win {
 		// The window lies in data as it is.
 		k := m.candKey(m.load(data[s:]), v)
-		best, _, brk := m.longest(k, data[s:], false)
-		if brk {
-			best = max(best, rd.longestJoined(m, k, data, s))
+		best, waiting, brk := m.longest(k, data[s:], partial)
+		if brk && !waiting {
+			b, w := rd.longestJoined(m, k, data[s:end], partial)
+			best, waiting = max(best, b), w
+		}
+		if waiting {
+			return s
 		}
 		if best > 0 {
 			rd.spans = append(rd.spans, span{s, s + best})
 		}
-		return
+		return -1
 	}
-	end := min(len(data), s+3*m.maxLen+3)
 	rd.lrm = rd.lrm[:0]
-	rd.lj = joinLines(rd.lj[:0], data[s:end], false, &rd.lrm)
+	rd.lj = joinLines(rd.lj[:0], data[s:end], partial, &rd.lrm)
 	if len(rd.lj) < m.win {
-		return
+		return -1 // a '\r' at the end is not text yet; the tail scan holds it
 	}
 	k := m.candKey(m.load(rd.lj), m.load(rd.lj[m.win-4:]))
-	if best, _, _ := m.longest(k, rd.lj, false); best > 0 {
+	best, waiting, _ := m.longest(k, rd.lj, partial)
+	if waiting {
+		return s
+	}
+	if best > 0 {
 		rd.spans = append(rd.spans, span{s, s + rawOf(rd.lrm, best-1) + 1})
 	}
+	return -1
 }
 
 // breakRun returns the run of line-break bytes around data[x] and whether joinLines takes it
