@@ -64,7 +64,10 @@ func naiveHex(b []item, n int) (rune, bool) {
 
 // naiveDecode decodes in as kind says ('%', '+', '\\' or '&'), each output byte mapped to the
 // input stretch of its escape.
-func naiveDecode(kind byte, in []item) []item {
+func naiveDecode(kind byte, in []item) []item { return naiveBreaks(naiveUnescape(kind, in)) }
+
+// naiveUnescape is naiveDecode without taking line breaks out.
+func naiveUnescape(kind byte, in []item) []item {
 	var out []item
 	put := func(s []byte, from, to int) {
 		for _, c := range s {
@@ -143,12 +146,13 @@ func naiveDecode(kind byte, in []item) []item {
 		out = append(out, in[i])
 		i++
 	}
-	return naiveBreaks(out)
+	return out
 }
 
 // naiveSecretRedact is the reference of NewSecretMatcher, on the whole input at once: every
 // reading of the whole input (joined; percent-, backslash-, XML-decoded and the percent-decoding
-// of the last two, '+' as a space too when a form holds a space), every occurrence of every form
+// of the last two, '+' as a space too when a form holds a space; line breaks taken out of each
+// at the end), every occurrence of every form
 // in each found by trying each position, the union of their stretches of input replaced.
 func naiveSecretRedact(in []byte, values []string, users ...string) []byte {
 	var pats [][]byte
@@ -181,7 +185,7 @@ func naiveSecretRedact(in []byte, values []string, users ...string) []byte {
 	}
 	for _, k := range kinds {
 		readings = append(readings, naiveDecode(k, raw),
-			naiveDecode(k, naiveDecode('\\', raw)), naiveDecode(k, naiveDecode('&', raw)))
+			naiveDecode(k, naiveUnescape('\\', raw)), naiveDecode(k, naiveUnescape('&', raw)))
 	}
 	readings = append(readings, naiveDecode('\\', raw), naiveDecode('&', raw))
 

@@ -523,10 +523,12 @@ func nextByte(b []byte, from int, c byte) int {
 func (rd *reader) region(v *decodeView, data []byte, a, b int, final bool) int {
 	atEnd := b == len(data) && !final
 	d := &rd.d
-	pending := d.decode(v.kind, data, a, b, atEnd, a == 0 && rd.ctxOdd)
+	// A nested reading takes line breaks out only after its second decoding, so that it
+	// reads no more than the second decoding alone where the first changes nothing.
+	pending := d.decode(v.kind, data, a, b, atEnd, a == 0 && rd.ctxOdd, v.then == 0)
 	if v.then != 0 {
 		// A nested reading: decode what the first one gave, and map back through both.
-		p2 := rd.d2.decode(v.then, d.v, 0, len(d.v), atEnd || pending >= 0, false)
+		p2 := rd.d2.decode(v.then, d.v, 0, len(d.v), atEnd || pending >= 0, false, true)
 		if p2 >= 0 && (pending < 0 || int(d.vs[p2]) < pending) {
 			pending = int(d.vs[p2])
 		}
@@ -588,13 +590,13 @@ type decoded struct {
 // end of the data when atEnd (decoding stops there), else -1.
 //
 // escaped says j[a] is escaped by a backslash before it (not in j): it is read as it is.
-func (rd *decoded) decode(kind byte, j []byte, a, b int, atEnd, escaped bool) (pending int) {
+func (rd *decoded) decode(kind byte, j []byte, a, b int, atEnd, escaped, join bool) (pending int) {
 	rd.v, rd.vs, rd.ve = rd.v[:0], rd.vs[:0], rd.ve[:0]
 	run, runNL := -1, false // start in v of the current run of line breaks
 	var utf [utf8.UTFMax]byte
 	emit := func(bs []byte, s, e int) {
 		for _, c := range bs {
-			if isBreak(c) {
+			if isBreak(c) && join {
 				if run < 0 {
 					run, runNL = len(rd.v), false
 				}
