@@ -28,10 +28,11 @@ import (
 // escape character ('%', '\\', '&', and '+' when a value holds a space): in output without them,
 // matching costs what it costs for the plain forms.
 //
-// The readings apply each escaping on its own (JSON of a percent-encoded URL is read as JSON and
-// as percent-encoding, not as both at once), except that line breaks are taken out of each.
-// Redactors of the Matcher hold back at most MaxHeld bytes: what could still begin a form in
-// any reading, an unfinished escape at the end of a write included.
+// Besides the percent-encoding of a JSON string or an XML attribute (a URL with the token in it),
+// the readings apply each escaping on its own: a JSON string inside a URL, base64 of base64 are
+// not read. Line breaks are taken out of each reading after decoding; a line break inside an
+// escape ("%3\nD") is not. Redactors of the Matcher hold back at most MaxHeld bytes: what could
+// still begin a form in any reading, an unfinished escape at the end of a write included.
 func NewSecretMatcher(values []string, usernames ...string) *Matcher {
 	var pats [][]byte
 	seen := map[string]bool{}
@@ -116,13 +117,12 @@ type reader struct {
 	lj     []byte    // the same for a stretch around a line break
 	// introAt is the first position of each of introBytes in the data of this scan, -1 before
 	// it is looked up.
-	introBytes [4]byte
-	introAt    [4]int
-	lrm        []removal
-	d          decoded // a decoded region of j
-	d2         decoded // the second decoding of a nested reading
-	found      []span
-	spans      []span // matches in all readings, in positions of the raw data
+	introAt [4]int
+	lrm     []removal
+	d       decoded // a decoded region of j
+	d2      decoded // the second decoding of a nested reading
+	found   []span
+	spans   []span // matches in all readings, in positions of the raw data
 }
 
 func isBreak(c byte) bool { return c == '\n' || c == '\r' }
@@ -249,7 +249,7 @@ func (r *Redactor) findSecret(data []byte, c0 int, final bool) int {
 	if _, h := m.core.scan(rd.j, max(len(rd.j)-m.win+1, 0), len(rd.j), true, final, &rd.found); h >= 0 {
 		hold = min(hold, t0+rawOf(rd.rm, h))
 	}
-	rd.introBytes, rd.introAt = introBytes, [4]int{-1, -1, -1, -1}
+	rd.introAt = [4]int{-1, -1, -1, -1}
 	for i := range m.views {
 		if h := rd.view(&m.views[i], data, final); h >= 0 && h < hold {
 			hold = h
@@ -495,7 +495,7 @@ func (rd *reader) view(v *decodeView, data []byte, final bool) int {
 
 // firstOf is the first position of c in data, looked up once per scan for all the readings.
 func (rd *reader) firstOf(c byte, data []byte) int {
-	i := slices.Index(rd.introBytes[:], c)
+	i := bytes.IndexByte(introBytes[:], c)
 	if i < 0 {
 		return nextByte(data, 0, c)
 	}
