@@ -72,9 +72,22 @@ func NewSecretMatcher(values []string, usernames ...string) *Matcher {
 			decodeView{kind: '\\', then: '+', intro: []byte{'\\'}, c: c},
 			decodeView{kind: '&', then: '+', intro: []byte{'&'}, c: c})
 	}
+	var rel [256]bool
+	for _, p := range pats {
+		for _, b := range p {
+			rel[b] = true
+		}
+	}
+	rel['\n'], rel['\r'] = true, true
 	held := 3 * c.maxLen // a form wrapped at column 1 with CRLF
 	for i := range m.views {
 		v := &m.views[i]
+		v.rel = rel
+		if v.then != 0 {
+			for _, b := range []byte("%+0123456789abcdefABCDEF") {
+				v.rel[b] = true
+			}
+		}
 		// A form of L bytes in a reading comes from at most L escapes of `per` bytes, with up
 		// to two escaped line-break bytes between each two of them.
 		per := map[byte]int{'%': 3, '+': 3, '\\': 6, '&': maxEntity}[v.kind]
@@ -99,6 +112,9 @@ type decodeView struct {
 	intro  []byte // the bytes that begin an escape
 	c      *core  // the forms, as this reading shows them
 	radius int    // a match that holds an escape lies within this many bytes of it
+	// rel holds the bytes that can be part of a match in this reading: those of the forms, line
+	// breaks (taken out), and for a nested reading what its second decoding reads.
+	rel [256]bool
 }
 
 // removal records line-break bytes taken out of the joined text: from joined position at on,
@@ -469,17 +485,54 @@ func (rd *reader) view(v *decodeView, data []byte, final bool) int {
 	if len(v.intro) < 2 {
 		next[1] = n
 	}
-	first := func() int { return min(next[0], next[1]) }
-	for x := first(); x < n; x = first() {
+	// relevant says whether the escape at x can be part of a match: it decodes to a byte that is
+	// in some form (or that a nested reading decodes further), or it is unfinished. Others (the
+	// '&' of a query string, the '%' of "50%", the \" of a JSON string when no form holds a '"')
+	// read as the text itself does, or as bytes no form holds.
+	rel := &v.rel
+	if v.then != 0 && rd.firstOf('%', j) == n {
+		// No '%' in the data: the second decoding changes nothing unless the first makes one.
+		rel = &onlyPercent
+	}
+	relevant := func(x int) bool {
+		if x == 0 && v.kind == '\\' && rd.ctxOdd {
+			return false
+		}
+		out, k, _, pend := decodeOne(v.kind, j, x, n, !final)
+		if pend {
+			return true
+		}
+		for _, c := range out[:k] {
+			if rel[c] {
+				return true
+			}
+		}
+		return false
+	}
+	for {
+		x := min(next[0], next[1])
+		if x >= n {
+			break
+		}
+		for k := range v.intro {
+			if next[k] == x {
+				next[k] = nextByte(j, x+1, v.intro[k])
+			}
+		}
+		if !relevant(x) {
+			continue
+		}
 		a, b := max(x-v.radius, 0), min(x+v.radius+1, n)
 		for {
-			// Take in every escape character within reach of the region.
+			// Take in every relevant escape within reach of the region.
 			grew := false
 			for k := range v.intro {
 				for next[k] < b {
-					b = min(max(b, next[k]+v.radius+1), n)
+					if relevant(next[k]) {
+						b = min(max(b, next[k]+v.radius+1), n)
+						grew = true
+					}
 					next[k] = nextByte(j, next[k]+1, v.intro[k])
-					grew = true
 				}
 			}
 			if !grew {
@@ -504,6 +557,8 @@ func (rd *reader) firstOf(c byte, data []byte) int {
 	}
 	return rd.introAt[i]
 }
+
+var onlyPercent = [256]bool{'%': true}
 
 var introBytes = [4]byte{'%', '\\', '&', '+'}
 
@@ -583,135 +638,194 @@ func hexRun(s []byte, digits int) (v rune, n int) {
 type decoded struct {
 	v      []byte
 	vs, ve []int32
+	join   bool // take out short runs of line breaks
+	run    int  // start in v of the current run of line breaks, -1 when none
+	runNL  bool // whether that run holds a '\n'
 }
 
-// decode writes j[a:b], decoded as kind says ('%', '\\' or '&'), into rd, taking out short runs
-// of line breaks as joinLines does. It returns the position in j of an unfinished escape at the
-// end of the data when atEnd (decoding stops there), else -1.
+// decode writes j[a:b], decoded as kind says ('%', '+', '\\' or '&'), into rd, taking out short
+// runs of line breaks as joinLines does when join is set. It returns the position in j of an
+// unfinished escape at the end of the data when atEnd (decoding stops there), else -1.
 //
 // escaped says j[a] is escaped by a backslash before it (not in j): it is read as it is.
 func (rd *decoded) decode(kind byte, j []byte, a, b int, atEnd, escaped, join bool) (pending int) {
 	rd.v, rd.vs, rd.ve = rd.v[:0], rd.vs[:0], rd.ve[:0]
-	run, runNL := -1, false // start in v of the current run of line breaks
-	var utf [utf8.UTFMax]byte
-	emit := func(bs []byte, s, e int) {
-		for _, c := range bs {
-			if isBreak(c) && join {
-				if run < 0 {
-					run, runNL = len(rd.v), false
-				}
-				runNL = runNL || c == '\n'
-			} else if run >= 0 {
-				if len(rd.v)-run <= 2 && runNL {
-					rd.v, rd.vs, rd.ve = rd.v[:run], rd.vs[:run], rd.ve[:run]
-				}
-				run = -1
-			}
-			rd.v = append(rd.v, c)
-			rd.vs = append(rd.vs, int32(s))
-			rd.ve = append(rd.ve, int32(e))
-		}
-	}
+	rd.run, rd.join = -1, join
 	pending = -1
 	i := a
 	if escaped && kind == '\\' && i < b {
-		emit(j[i:i+1], i, i+1)
+		rd.put(j[i], i, i+1)
 		i++
+	}
+	intro, intro2 := kind, byte(0)
+	if kind == '+' {
+		intro, intro2 = '%', '+'
 	}
 	for i < b {
 		c := j[i]
-		e, ok := i+1, false // end of this escape; whether it decoded
-		var r rune = -1     // a decoded code point, or
-		var by byte         // a decoded byte
-		switch {
-		case kind == '+' && c == '+':
-			by, ok = ' ', true
-		case (kind == '%' || kind == '+') && c == '%':
-			d1, ok1 := hexVal(at(j, i+1, b))
-			d2, ok2 := hexVal(at(j, i+2, b))
-			switch {
-			case ok1 && ok2:
-				by, e, ok = byte(d1<<4|d2), i+3, true
-			case atEnd && (i+1 == b || ok1 && i+2 == b):
-				pending = i
+		if rd.run < 0 && !isBreak(c) && !isIntro(kind, c) {
+			// A stretch of plain text up to the next escape or line break, copied at once.
+			k := nextByte(j[:b], i, intro)
+			if intro2 != 0 {
+				k = min(k, nextByte(j[:k], i, intro2))
 			}
-		case kind == '\\' && c == '\\':
-			if i+1 == b {
-				if atEnd {
-					pending = i
-				}
-				break
+			k = nextByte(j[:k], i, '\n')
+			for k > i && j[k-1] == '\r' {
+				k--
 			}
-			ok, e = true, i+2
-			switch x := j[i+1]; x {
-			case 'n':
-				by = '\n'
-			case 'r':
-				by = '\r'
-			case 't':
-				by = '\t'
-			case 'b':
-				by = '\b'
-			case 'f':
-				by = '\f'
-			case 'u':
-				u, nd := hexRun(j[i+2:b], 4)
-				if nd < 4 {
-					ok = false
-					if atEnd && i+2+nd == b {
-						pending = i
-					}
-					break
-				}
-				r, e = u, i+6
-				if 0xd800 <= u && u < 0xdc00 {
-					// A high surrogate: a low one should follow.
-					rest := j[e:b]
-					if len(rest) >= 2 && rest[0] == '\\' && rest[1] == 'u' {
-						if lo, nl := hexRun(rest[2:], 4); nl == 4 && 0xdc00 <= lo && lo < 0xe000 {
-							r, e = 0x10000+(u-0xd800)<<10+(lo-0xdc00), e+6
-						} else if atEnd && e+2+nl == b {
-							pending = i
-						}
-					} else if atEnd && len(rest) < 2 && (len(rest) == 0 || rest[0] == '\\') {
-						pending = i
-					}
-				}
-			default:
-				by = x
+			rd.v = append(rd.v, j[i:k]...)
+			rd.vs, rd.ve = slices.Grow(rd.vs, k-i), slices.Grow(rd.ve, k-i)
+			for q := int32(i); q < int32(k); q++ {
+				rd.vs = append(rd.vs, q)
+				rd.ve = append(rd.ve, q+1)
 			}
-		case kind == '&' && c == '&':
-			k := i + 1
-			for k < b && k-i < maxEntity && (isAlnum(j[k]) || j[k] == '#') {
-				k++
+			i = k
+			if i < b && !isIntro(kind, j[i]) {
+				rd.put(j[i], i, i+1) // a line-break byte
+				i++
 			}
-			if k < b && j[k] == ';' {
-				r, ok = entity(j[i+1 : k])
-				e = k + 1
-			} else if atEnd && k == b && k-i < maxEntity {
-				pending = i
-			}
+			continue
 		}
-		if pending >= 0 {
-			break
-		}
-		switch {
-		case !ok:
-			emit(j[i:i+1], i, i+1)
+		if !isIntro(kind, c) {
+			rd.put(c, i, i+1)
 			i++
 			continue
-		case r >= 0:
-			emit(utf8.AppendRune(utf[:0], r), i, e)
-		default:
-			utf[0] = by
-			emit(utf[:1], i, e)
+		}
+		out, n, e, pend := decodeOne(kind, j, i, b, atEnd)
+		if pend {
+			pending = i
+			break
+		}
+		if n == 0 {
+			rd.put(c, i, i+1)
+			i++
+			continue
+		}
+		for _, c := range out[:n] {
+			rd.put(c, i, e)
 		}
 		i = e
 	}
-	if run >= 0 && len(rd.v)-run <= 2 && (runNL || atEnd || pending >= 0) {
-		rd.v, rd.vs, rd.ve = rd.v[:run], rd.vs[:run], rd.ve[:run]
+	if rd.run >= 0 && len(rd.v)-rd.run <= 2 && (rd.runNL || atEnd || pending >= 0) {
+		rd.v, rd.vs, rd.ve = rd.v[:rd.run], rd.vs[:rd.run], rd.ve[:rd.run]
 	}
 	return pending
+}
+
+// put appends a decoded byte that came from j[s:e], taking out short runs of line breaks.
+func (rd *decoded) put(c byte, s, e int) {
+	if isBreak(c) && rd.join {
+		if rd.run < 0 {
+			rd.run, rd.runNL = len(rd.v), false
+		}
+		rd.runNL = rd.runNL || c == '\n'
+	} else if rd.run >= 0 {
+		if len(rd.v)-rd.run <= 2 && rd.runNL {
+			rd.v, rd.vs, rd.ve = rd.v[:rd.run], rd.vs[:rd.run], rd.ve[:rd.run]
+		}
+		rd.run = -1
+	}
+	rd.v = append(rd.v, c)
+	rd.vs = append(rd.vs, int32(s))
+	rd.ve = append(rd.ve, int32(e))
+}
+
+// isIntro says whether c begins an escape of kind.
+func isIntro(kind, c byte) bool {
+	switch kind {
+	case '%':
+		return c == '%'
+	case '+':
+		return c == '%' || c == '+'
+	case '\\':
+		return c == '\\'
+	}
+	return c == '&'
+}
+
+// decodeOne decodes the escape of kind at j[i] (j[i] begins one), reading no further than b. It
+// returns the decoded bytes out[:n] and the end of the escape; n is 0 when j[i] begins no valid
+// escape (it is read as it is), and pending says the escape is unfinished at the end of the
+// data (when atEnd).
+func decodeOne(kind byte, j []byte, i, b int, atEnd bool) (out [utf8.UTFMax]byte, n, e int, pending bool) {
+	c := j[i]
+	var r rune = -1 // a decoded code point, or
+	var by byte     // a decoded byte
+	ok := false
+	e = i + 1
+	switch {
+	case kind == '+' && c == '+':
+		by, ok = ' ', true
+	case c == '%':
+		d1, ok1 := hexVal(at(j, i+1, b))
+		d2, ok2 := hexVal(at(j, i+2, b))
+		switch {
+		case ok1 && ok2:
+			by, e, ok = byte(d1<<4|d2), i+3, true
+		case atEnd && (i+1 == b || ok1 && i+2 == b):
+			pending = true
+		}
+	case c == '\\':
+		if i+1 == b {
+			pending = atEnd
+			break
+		}
+		ok, e = true, i+2
+		switch x := j[i+1]; x {
+		case 'n':
+			by = '\n'
+		case 'r':
+			by = '\r'
+		case 't':
+			by = '\t'
+		case 'b':
+			by = '\b'
+		case 'f':
+			by = '\f'
+		case 'u':
+			u, nd := hexRun(j[i+2:b], 4)
+			if nd < 4 {
+				ok = false
+				pending = atEnd && i+2+nd == b
+				break
+			}
+			r, e = u, i+6
+			if 0xd800 <= u && u < 0xdc00 {
+				// A high surrogate: a low one should follow.
+				rest := j[e:b]
+				if len(rest) >= 2 && rest[0] == '\\' && rest[1] == 'u' {
+					if lo, nl := hexRun(rest[2:], 4); nl == 4 && 0xdc00 <= lo && lo < 0xe000 {
+						r, e = 0x10000+(u-0xd800)<<10+(lo-0xdc00), e+6
+					} else if atEnd && e+2+nl == b {
+						pending = true
+					}
+				} else if atEnd && len(rest) < 2 && (len(rest) == 0 || rest[0] == '\\') {
+					pending = true
+				}
+			}
+		default:
+			by = x
+		}
+	case c == '&':
+		k := i + 1
+		for k < b && k-i < maxEntity && (isAlnum(j[k]) || j[k] == '#') {
+			k++
+		}
+		if k < b && j[k] == ';' {
+			r, ok = entity(j[i+1 : k])
+			e = k + 1
+		} else if atEnd && k == b && k-i < maxEntity {
+			pending = true
+		}
+	}
+	switch {
+	case pending || !ok:
+		return out, 0, i + 1, pending
+	case r >= 0:
+		return out, utf8.EncodeRune(out[:], r), e, false
+	}
+	out[0] = by
+	return out, 1, e, false
 }
 
 // at is j[i] when i < b, else 0 (not a hex digit).
