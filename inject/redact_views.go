@@ -581,26 +581,25 @@ func (rd *reader) region(v *decodeView, data []byte, a, b int, final bool) int {
 	// A nested reading takes line breaks out only after its second decoding, so that it
 	// reads no more than the second decoding alone where the first changes nothing.
 	pending := d.decode(v.kind, data, a, b, atEnd, a == 0 && rd.ctxOdd, v.then == 0)
+	start, end := d.start, d.end
 	if v.then != 0 {
 		// A nested reading: decode what the first one gave, and map back through both.
-		p2 := rd.d2.decode(v.then, d.v, 0, len(d.v), atEnd || pending >= 0, false, true)
-		if p2 >= 0 && (pending < 0 || int(d.vs[p2]) < pending) {
-			pending = int(d.vs[p2])
+		d1, d2 := d, &rd.d2
+		if p2 := d2.decode(v.then, d1.v, 0, len(d1.v), atEnd || pending >= 0, false, true); p2 >= 0 && (pending < 0 || d1.start(p2) < pending) {
+			pending = d1.start(p2)
 		}
-		for k := range rd.d2.v {
-			rd.d2.vs[k] = d.vs[rd.d2.vs[k]]
-			rd.d2.ve[k] = d.ve[rd.d2.ve[k]-1]
-		}
-		d = &rd.d2
+		start = func(x int) int { return d1.start(d2.start(x)) }
+		end = func(x int) int { return d1.end(d2.end(x)) }
+		d = d2
 	}
 	rd.found = rd.found[:0]
 	_, h := v.c.scan(d.v, 0, len(d.v), atEnd, final, &rd.found)
 	for _, f := range rd.found {
-		rd.spans = append(rd.spans, span{int(d.vs[f.start]), int(d.ve[f.end-1])})
+		rd.spans = append(rd.spans, span{start(f.start), end(f.end)})
 	}
 	hold := -1
 	if h >= 0 {
-		hold = int(d.vs[h])
+		hold = start(h)
 	}
 	if pending >= 0 && (hold < 0 || pending < hold) {
 		hold = pending
@@ -608,39 +607,60 @@ func (rd *reader) region(v *decodeView, data []byte, a, b int, final bool) int {
 	return hold
 }
 
-func hexVal(c byte) (rune, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return rune(c - '0'), true
-	case 'a' <= c && c <= 'f':
-		return rune(c - 'a' + 10), true
-	case 'A' <= c && c <= 'F':
-		return rune(c - 'A' + 10), true
-	}
-	return 0, false
-}
-
-// hexRun reads up to max hex digits of s; ok is false when s starts with none or more follow.
-func hexRun(s []byte, digits int) (v rune, n int) {
-	for n < len(s) && n < digits {
-		d, ok := hexVal(s[n])
-		if !ok {
-			break
-		}
-		v = v<<4 | d
-		n++
-	}
-	return v, n
-}
-
-// decoded is a decoded stretch of text: for each byte of v, the positions in the source where its
-// escape starts and ends.
+// decoded is a decoded stretch of text, v, and where each of its bytes comes from in the source:
+// segs, in order of position in v, each either a stretch copied as it is or the bytes of one
+// escape.
 type decoded struct {
-	v      []byte
-	vs, ve []int32
-	join   bool // take out short runs of line breaks
-	run    int  // start in v of the current run of line breaks, -1 when none
-	runNL  bool // whether that run holds a '\n'
+	v     []byte
+	segs  []dseg
+	join  bool // take out short runs of line breaks
+	run   int  // start in v of the current run of line breaks, -1 when none
+	runNL bool // whether that run holds a '\n'
+}
+
+// dseg says where v[at:] (up to the next segment) comes from: source bytes raw on, one for one,
+// when end < 0; else all of them from the escape at source [raw, end).
+type dseg struct{ at, raw, end int32 }
+
+// seg is the segment of v[x].
+func (rd *decoded) seg(x int) dseg {
+	i := sort.Search(len(rd.segs), func(i int) bool { return int(rd.segs[i].at) > x })
+	return rd.segs[i-1]
+}
+
+// start is where in the source v[x] begins.
+func (rd *decoded) start(x int) int {
+	g := rd.seg(x)
+	if g.end < 0 {
+		return int(g.raw) + x - int(g.at)
+	}
+	return int(g.raw)
+}
+
+// end is where in the source v[x-1] ends.
+func (rd *decoded) end(x int) int {
+	g := rd.seg(x - 1)
+	if g.end < 0 {
+		return int(g.raw) + x - int(g.at)
+	}
+	return int(g.end)
+}
+
+// copied appends source bytes src, which start at source position s, as they are.
+func (rd *decoded) copied(src []byte, s int) {
+	p := len(rd.v)
+	if n := len(rd.segs); n == 0 || rd.segs[n-1].end >= 0 || int(rd.segs[n-1].raw)+p-int(rd.segs[n-1].at) != s {
+		rd.segs = append(rd.segs, dseg{int32(p), int32(s), -1})
+	}
+	rd.v = append(rd.v, src...)
+}
+
+// truncate cuts v to n bytes.
+func (rd *decoded) truncate(n int) {
+	rd.v = rd.v[:n]
+	for len(rd.segs) > 0 && int(rd.segs[len(rd.segs)-1].at) >= n {
+		rd.segs = rd.segs[:len(rd.segs)-1]
+	}
 }
 
 // decode writes j[a:b], decoded as kind says ('%', '+', '\\' or '&'), into rd, taking out short
@@ -649,7 +669,7 @@ type decoded struct {
 //
 // escaped says j[a] is escaped by a backslash before it (not in j): it is read as it is.
 func (rd *decoded) decode(kind byte, j []byte, a, b int, atEnd, escaped, join bool) (pending int) {
-	rd.v, rd.vs, rd.ve = rd.v[:0], rd.vs[:0], rd.ve[:0]
+	rd.v, rd.segs = rd.v[:0], rd.segs[:0]
 	rd.run, rd.join = -1, join
 	pending = -1
 	i := a
@@ -673,12 +693,7 @@ func (rd *decoded) decode(kind byte, j []byte, a, b int, atEnd, escaped, join bo
 			for k > i && j[k-1] == '\r' {
 				k--
 			}
-			rd.v = append(rd.v, j[i:k]...)
-			rd.vs, rd.ve = slices.Grow(rd.vs, k-i), slices.Grow(rd.ve, k-i)
-			for q := int32(i); q < int32(k); q++ {
-				rd.vs = append(rd.vs, q)
-				rd.ve = append(rd.ve, q+1)
-			}
+			rd.copied(j[i:k], i)
 			i = k
 			if i < b && !isIntro(kind, j[i]) {
 				rd.put(j[i], i, i+1) // a line-break byte
@@ -707,7 +722,7 @@ func (rd *decoded) decode(kind byte, j []byte, a, b int, atEnd, escaped, join bo
 		i = e
 	}
 	if rd.run >= 0 && len(rd.v)-rd.run <= 2 && (rd.runNL || atEnd || pending >= 0) {
-		rd.v, rd.vs, rd.ve = rd.v[:rd.run], rd.vs[:rd.run], rd.ve[:rd.run]
+		rd.truncate(rd.run)
 	}
 	return pending
 }
@@ -721,13 +736,20 @@ func (rd *decoded) put(c byte, s, e int) {
 		rd.runNL = rd.runNL || c == '\n'
 	} else if rd.run >= 0 {
 		if len(rd.v)-rd.run <= 2 && rd.runNL {
-			rd.v, rd.vs, rd.ve = rd.v[:rd.run], rd.vs[:rd.run], rd.ve[:rd.run]
+			rd.truncate(rd.run)
 		}
 		rd.run = -1
 	}
+	if e == s+1 {
+		// One source byte for one byte: mapped as a copy, whatever it reads as.
+		p := len(rd.v)
+		if n := len(rd.segs); n == 0 || rd.segs[n-1].end >= 0 || int(rd.segs[n-1].raw)+p-int(rd.segs[n-1].at) != s {
+			rd.segs = append(rd.segs, dseg{int32(p), int32(s), -1})
+		}
+	} else if n := len(rd.segs); n == 0 || rd.segs[n-1].raw != int32(s) || rd.segs[n-1].end != int32(e) {
+		rd.segs = append(rd.segs, dseg{int32(len(rd.v)), int32(s), int32(e)})
+	}
 	rd.v = append(rd.v, c)
-	rd.vs = append(rd.vs, int32(s))
-	rd.ve = append(rd.ve, int32(e))
 }
 
 // isIntro says whether c begins an escape of kind.
@@ -876,4 +898,29 @@ func entity(name []byte) (rune, bool) {
 		return 0, false
 	}
 	return r, true
+}
+
+func hexVal(c byte) (rune, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return rune(c - '0'), true
+	case 'a' <= c && c <= 'f':
+		return rune(c - 'a' + 10), true
+	case 'A' <= c && c <= 'F':
+		return rune(c - 'A' + 10), true
+	}
+	return 0, false
+}
+
+// hexRun reads up to max hex digits of s; ok is false when s starts with none or more follow.
+func hexRun(s []byte, digits int) (v rune, n int) {
+	for n < len(s) && n < digits {
+		d, ok := hexVal(s[n])
+		if !ok {
+			break
+		}
+		v = v<<4 | d
+		n++
+	}
+	return v, n
 }
