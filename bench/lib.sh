@@ -97,6 +97,36 @@ median_seconds() {
   fi
 }
 
+# make_escfile SIZE_MB writes $work/esc.txt: CI-like text full of escape characters, the worst
+# case for the escaped readings: URLs with query strings and percent-escapes, percentages, JSON
+# with escaped quotes, newlines and Windows paths, XML with entities, an 8 MiB sample repeated.
+make_escfile() {
+  local size_mb=$1
+  awk -v seed=11 'BEGIN {
+    srand(seed)
+    nw = split("INFO DEBUG WARN building target linking ok cache hit miss Step Downloading npm compiling test passed", w, " ")
+    while (total < 8 * 1024 * 1024) {
+      r = int(rand() * 5)
+      ts = sprintf("2024-05-01T12:%02d:%02d.%03dZ", int(rand()*60), int(rand()*60), int(rand()*1000))
+      if (r == 0) line = sprintf("%s GET https://registry.example.com/%s/-/%s-%d.%d.tgz?arch=amd64&os=linux&q=a%%20b%%2Fc %d%% done", ts, w[1 + int(rand()*nw)], w[1 + int(rand()*nw)], int(rand()*9), int(rand()*20), int(rand()*100))
+      else if (r == 1) line = sprintf("{\"ts\":\"%s\",\"msg\":\"%s \\\"%s\\\" failed:\\n  at C:\\\\Users\\\\build\\\\%s.js:%d\\n\",\"level\":\"%s\"}", ts, w[1 + int(rand()*nw)], w[1 + int(rand()*nw)], w[1 + int(rand()*nw)], int(rand()*900), w[1 + int(rand()*3)])
+      else if (r == 2) line = sprintf("%s <item name=\"%s &amp; %s\" value=\"&lt;%d&gt;\" note=\"&#x41;&#66;\"/>", ts, w[1 + int(rand()*nw)], w[1 + int(rand()*nw)], int(rand()*1e6))
+      else {
+        line = ts
+        n = 3 + int(rand() * 10)
+        for (i = 0; i < n; i++) line = line " " w[1 + int(rand() * nw)]
+      }
+      print line
+      total += length(line) + 1
+    }
+  }' > "$work/esc.sample"
+  local want=$((size_mb << 20))
+  : > "$work/esc.txt"
+  while [ "$(stat -c %s "$work/esc.txt")" -lt "$want" ]; do cat "$work/esc.sample" >> "$work/esc.txt"; done
+  truncate -s "$want" "$work/esc.txt"
+  escfile=$work/esc.txt
+}
+
 # JWT_HEADER is the header nearly every JWT starts with (RS256), so JWTs share their first 37
 # characters: the hard case for a matcher that starts from the beginnings of its patterns.
 JWT_HEADER='eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.'

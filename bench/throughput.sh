@@ -14,6 +14,7 @@
 #   bench/throughput.sh                 1 GiB files, median of 3 rounds
 #   SIZE_MB=256 N=5 bench/throughput.sh
 #   CASES="jwt20 jwt1000" bench/throughput.sh
+#   CASES=esc50 bench/throughput.sh    text full of escape characters (&, %, \", \n, \\), 50 secrets
 #   PATINJECT=/path/to/patinject bench/throughput.sh   use that binary instead of building one
 source "$(dirname "$0")/lib.sh"
 SIZE_MB=${SIZE_MB:-1024}
@@ -23,12 +24,14 @@ build_patinject
 echo "making ${SIZE_MB} MiB of CI-like output and of JWT-heavy output ..." >&2
 make_bigfile "$SIZE_MB"
 make_jwtfile "$SIZE_MB"
+case " $CASES " in *" esc50 "*) make_escfile "$SIZE_MB" ;; esac
 
 rows=()
 for c in $CASES; do
   case $c in
     ci1) make_secrets 1 && file=$bigfile name="CI text, 1 secret" goal=- ;;
     ci50) make_secrets 50 && file=$bigfile name="CI text, 50 secrets" goal=0.50 ;;
+    esc50) make_secrets 50 && file=$escfile name="escape-heavy text, 50 secrets" goal=- ;;
     jwt20) make_jwt_secrets 20 && file=$jwtfile name="JWT text, 20 JWT secrets" goal=0.50 ;;
     jwt1000) make_jwt_secrets 1000 && file=$jwtfile name="JWT text, 1000 JWT secrets" goal=0.25 ;;
     *) echo "throughput.sh: unknown case $c" >&2 && exit 2 ;;
@@ -51,8 +54,8 @@ done
 
 bytes=$((SIZE_MB << 20))
 mbps() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
-printf '%-28s %9s %11s %7s %6s\n' "$SIZE_MB MiB, median of $N" "pipe MB/s" "patinject" "x pipe" "goal"
+printf '%-30s %9s %11s %7s %6s\n' "$SIZE_MB MiB, median of $N" "pipe MB/s" "patinject" "x pipe" "goal"
 for row in "${rows[@]}"; do
   IFS='|' read -r name p s r goal <<< "$row"
-  printf '%-28s %9s %11s %7.2f %6s\n' "$name" "$(mbps "$p")" "$(mbps "$s")" "$r" "$goal"
+  printf '%-30s %9s %11s %7.2f %6s\n' "$name" "$(mbps "$p")" "$(mbps "$s")" "$r" "$goal"
 done
