@@ -88,6 +88,10 @@ func NewSecretMatcher(values []string, usernames ...string) *Matcher {
 				v.rel[b] = true
 			}
 		}
+		v.runs = v.rel
+		for b := range 256 {
+			v.runs[b] = v.runs[b] || isAlnum(byte(b)) || b == '#' || b == ';' || b == '%' || b == '+' || b == '\\' || b == '&'
+		}
 		// A form of L bytes in a reading comes from at most L escapes of `per` bytes, with up
 		// to two escaped line-break bytes between each two of them.
 		per := map[byte]int{'%': 3, '+': 3, '\\': 6, '&': maxEntity}[v.kind]
@@ -115,6 +119,10 @@ type decodeView struct {
 	// rel holds the bytes that can be part of a match in this reading: those of the forms, line
 	// breaks (taken out), and for a nested reading what its second decoding reads.
 	rel [256]bool
+	// runs holds the bytes a match in this reading can be made of in the data: those of rel,
+	// the escape characters and what follows them in an escape (letters, digits, '#', ';');
+	// after a backslash, any byte.
+	runs [256]bool
 }
 
 // removal records line-break bytes taken out of the joined text: from joined position at on,
@@ -494,20 +502,39 @@ func (rd *reader) view(v *decodeView, data []byte, final bool) int {
 		// No '%' in the data: the second decoding changes nothing unless the first makes one.
 		rel = &onlyPercent
 	}
+	// A match lies inside a run of bytes that can belong to a form or to an escape (see
+	// decodeView.runs); runs shorter than a window hold none.
+	backslash := v.kind == '\\'
+	inRun := func(q int) bool { return v.runs[j[q]] || backslash && q > 0 && j[q-1] == '\\' }
+	rs, re := 0, -1 // the run around the last escape looked at
+	runAround := func(x int) {
+		if x >= rs && x < re {
+			return
+		}
+		rs, re = x, x+1
+		for rs > 0 && inRun(rs-1) {
+			rs--
+		}
+		for re < n && inRun(re) {
+			re++
+		}
+	}
 	relevant := func(x int) bool {
-		if x == 0 && v.kind == '\\' && rd.ctxOdd {
+		if x == 0 && backslash && rd.ctxOdd {
 			return false
 		}
 		out, k, _, pend := decodeOne(v.kind, j, x, n, !final)
-		if pend {
-			return true
-		}
-		for _, c := range out[:k] {
-			if rel[c] {
-				return true
+		if !pend {
+			found := false
+			for _, c := range out[:k] {
+				found = found || rel[c]
+			}
+			if !found {
+				return false
 			}
 		}
-		return false
+		runAround(x)
+		return re-rs >= v.c.win || pend || re == n && !final
 	}
 	for {
 		x := min(next[0], next[1])
@@ -522,14 +549,14 @@ func (rd *reader) view(v *decodeView, data []byte, final bool) int {
 		if !relevant(x) {
 			continue
 		}
-		a, b := max(x-v.radius, 0), min(x+v.radius+1, n)
+		a, b := max(x-v.radius, rs), min(x+v.radius+1, re)
 		for {
-			// Take in every relevant escape within reach of the region.
+			// Take in every relevant escape within reach of the region (in the same run).
 			grew := false
 			for k := range v.intro {
 				for next[k] < b {
-					if relevant(next[k]) {
-						b = min(max(b, next[k]+v.radius+1), n)
+					if y := next[k]; relevant(y) {
+						b = min(max(b, y+v.radius+1), re)
 						grew = true
 					}
 					next[k] = nextByte(j, next[k]+1, v.intro[k])
