@@ -149,9 +149,9 @@ func (s *session) runChild(ro RunOptions, r resolved, plan inject.Plan, sigs <-c
 	}
 	stdout, stderr := s.p.Stdout, s.p.Stderr
 	var redactors []*inject.Redactor
-	if pats := s.patterns(r, plan); len(pats) > 0 && !ro.NoRedact {
+	if vals, users := s.redacted(r, plan); len(vals) > 0 && !ro.NoRedact {
 		// One compiled matcher serves both streams; each redactor keeps its own held tail.
-		m := inject.NewMatcher(pats)
+		m := inject.NewSecretMatcher(vals, users...)
 		rout, rerr := m.NewRedactor(stdout), m.NewRedactor(stderr)
 		redactors = append(redactors, rout, rerr)
 		stdout, stderr = rout, rerr

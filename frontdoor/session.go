@@ -145,6 +145,34 @@ func (s *session) patterns(r resolved, plan inject.Plan) [][]byte {
 	return pats
 }
 
+// redacted is every value that must never be shown, each in all its forms
+// (inject.NewSecretMatcher): each secret and source credential, and the derived values the tools
+// made; and the usernames of their Basic forms.
+func (s *session) redacted(r resolved, plan inject.Plan) (vals, users []string) {
+	users = []string{inject.DefaultUsername}
+	if s.o.Username != "" {
+		users = []string{s.o.Username}
+	}
+	add := func(v secret.Value) { vals = append(vals, v.Reveal()) }
+	if r.token != nil {
+		add(r.token.Value)
+	}
+	for _, sec := range r.secrets {
+		if !sec.Public {
+			add(sec.Value)
+		}
+	}
+	for _, c := range s.resolver.Credentials() {
+		if c.Value.Len() >= inject.MinSecretLen {
+			add(c.Value)
+		}
+	}
+	for _, m := range plan.Masks {
+		add(m)
+	}
+	return vals, users
+}
+
 // drain runs the cleanup registry and reports each failure with what a person can do about it.
 func (s *session) drain() error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)

@@ -3,6 +3,7 @@ package inject
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/url"
 	"strings"
@@ -34,6 +35,7 @@ const MinShiftedLen = 6
 //   - the value inside a longer base64 stream, at each of the three alignments: for the value
 //     preceded by 0, 1 or 2 unknown bytes, the run of base64 characters that depends only on the
 //     value's bytes, in both alphabets (at least MinShiftedLen characters, see there);
+//   - the value in hexadecimal, lower and upper case;
 //   - url.QueryEscape and url.PathEscape of the value;
 //   - the value as encoding/json escapes it inside a string (without the quotes), with and without
 //     HTML escaping.
@@ -60,6 +62,8 @@ func Forms(value string, usernames ...string) [][]byte {
 		}
 	}
 
+	f.add(hex.EncodeToString([]byte(value)), MinSecretLen)
+	f.add(strings.ToUpper(hex.EncodeToString([]byte(value))), MinSecretLen)
 	f.add(url.QueryEscape(value), MinSecretLen)
 	f.add(url.PathEscape(value), MinSecretLen)
 	f.add(jsonEscape(value, true), MinSecretLen)

@@ -42,7 +42,20 @@ const (
 
 // Matcher is a compiled set of patterns. It is read-only once built, so one Matcher serves the
 // redactors of stdout and stderr at the same time.
+//
+// A Matcher from NewMatcher matches its byte patterns literally. One from NewSecretMatcher also
+// reads the output the ways a person could (see there): with single line breaks taken out, and,
+// around each escape character, percent-, backslash- and XML-decoded.
 type Matcher struct {
+	*core
+	secret  bool         // the output is read through views (NewSecretMatcher)
+	views   []decodeView // the escaped readings, each with its patterns
+	maxHeld int
+	tailLen int // the stretch at the end of a write that is joined to look for beginnings
+}
+
+// core is a Wu-Manber matcher of literal patterns (see the comment above the constants).
+type core struct {
 	pats   [][]byte // distinct, non-empty
 	sorted [][]byte // pats in byte order, for "is this the beginning of a pattern?" at the end of data
 	minLen int
@@ -55,7 +68,12 @@ type Matcher struct {
 	far       uint8 // the shift of a block that is in no pattern: a whole window
 	candBits  uint
 	candStart []uint32 // patterns that may start at a window of key k: cand[candStart[k]:candStart[k+1]]
-	cand      []int32
+	cand      []int32  // each key's patterns in byte order
+	// parent[i] is the position in cand of the longest pattern of the same key that is a proper
+	// prefix of the pattern at cand[i], -1 when none: with the byte order it finds the longest
+	// pattern at a position in O(log n) compares, however many patterns share a beginning (JWTs
+	// all start with the same header).
+	parent []int32
 
 	// begins has a bit set for the hash of every beginning shorter than the window of every
 	// pattern: the last few bytes of a write are tested against it before the exact search.
@@ -67,16 +85,31 @@ type Matcher struct {
 	pair  [1 << 16 / 64]uint64
 }
 
-// NewMatcher compiles patterns. Empty patterns are ignored; duplicates count once.
+// NewMatcher compiles patterns, matched byte for byte. Empty patterns are ignored; duplicates
+// count once.
 func NewMatcher(patterns [][]byte) *Matcher {
-	m := &Matcher{}
-	seen := map[string]bool{}
-	for _, p := range patterns {
-		if len(p) == 0 || seen[string(p)] {
-			continue
+	own := make([][]byte, len(patterns))
+	for i, p := range patterns {
+		own[i] = bytes.Clone(p)
+	}
+	c := newCore(own, true)
+	return &Matcher{core: c, maxHeld: max(c.maxLen-1, 0)}
+}
+
+// newCore compiles patterns; dedup says they may hold empty ones and repeats, to be left out.
+func newCore(patterns [][]byte, dedup bool) *core {
+	m := &core{}
+	if dedup {
+		seen := map[string]bool{}
+		for _, p := range patterns {
+			if len(p) == 0 || seen[string(p)] {
+				continue
+			}
+			seen[string(p)] = true
+			m.pats = append(m.pats, p)
 		}
-		seen[string(p)] = true
-		m.pats = append(m.pats, bytes.Clone(p))
+	} else {
+		m.pats = patterns
 	}
 	if len(m.pats) == 0 {
 		return m
@@ -119,6 +152,29 @@ func NewMatcher(patterns [][]byte) *Matcher {
 		m.cand[fill[k]] = int32(i)
 		fill[k]++
 	}
+	m.parent = make([]int32, len(m.pats))
+	var stack []int32
+	for k := 0; k+1 < len(m.candStart); k++ {
+		b := m.cand[m.candStart[k]:m.candStart[k+1]]
+		if len(b) == 0 {
+			continue
+		}
+		slices.SortFunc(b, func(x, y int32) int { return bytes.Compare(m.pats[x], m.pats[y]) })
+		// In byte order a pattern's prefixes come before it; a stack of the chain of prefixes
+		// of the last pattern gives each one its longest prefix.
+		stack = stack[:0]
+		for j, ci := range b {
+			for len(stack) > 0 && !bytes.HasPrefix(m.pats[ci], m.pats[b[stack[len(stack)-1]]]) {
+				stack = stack[:len(stack)-1]
+			}
+			at := int(m.candStart[k]) + j
+			m.parent[at] = -1
+			if len(stack) > 0 {
+				m.parent[at] = int32(int(m.candStart[k]) + int(stack[len(stack)-1]))
+			}
+			stack = append(stack, int32(j))
+		}
+	}
 
 	m.sorted = slices.Clone(m.pats)
 	slices.SortFunc(m.sorted, bytes.Compare)
@@ -142,11 +198,13 @@ func NewMatcher(patterns [][]byte) *Matcher {
 	return m
 }
 
-// MaxHeld is the most a Redactor holds back: one byte less than the longest pattern.
-func (m *Matcher) MaxHeld() int { return max(m.maxLen-1, 0) }
+// MaxHeld is the most a Redactor holds back: for NewMatcher, one byte less than the longest
+// pattern; for NewSecretMatcher, the longest stretch of output that can still decode to the
+// beginning of a form.
+func (m *Matcher) MaxHeld() int { return m.maxHeld }
 
 // load reads a block (m.blk bytes) from the start of b.
-func (m *Matcher) load(b []byte) uint32 {
+func (m *core) load(b []byte) uint32 {
 	if m.blk == 4 {
 		return binary.LittleEndian.Uint32(b)
 	}
@@ -162,19 +220,19 @@ func tableBits(n int) uint {
 	return uint(min(max(bits.Len(uint(n))+6, minTableBits), maxTableBits))
 }
 
-func (m *Matcher) blockHash(v uint32) uint32 { return (v * hashMul) >> (32 - m.shiftBits) }
+func (m *core) blockHash(v uint32) uint32 { return (v * hashMul) >> (32 - m.shiftBits) }
 
-func (m *Matcher) candKey(first, last uint32) uint32 {
+func (m *core) candKey(first, last uint32) uint32 {
 	return (first*candMul ^ last*hashMul) >> (32 - m.candBits)
 }
 
 // beginKey places the polynomial hash h of a beginning of length l in m.begins.
-func (m *Matcher) beginKey(h uint64, l int) uint64 {
+func (m *core) beginKey(h uint64, l int) uint64 {
 	return ((h ^ uint64(l)<<56) * 0x9e3779b97f4a7c15) >> (64 - m.beginBits)
 }
 
 // beginsPattern reports whether b is a proper prefix of some pattern.
-func (m *Matcher) beginsPattern(b []byte) bool {
+func (m *core) beginsPattern(b []byte) bool {
 	switch {
 	case len(b) == 0 || len(b) >= m.maxLen:
 		return false
@@ -213,9 +271,11 @@ type Redactor struct {
 	emitted int64 // everything before this position has been written or redacted
 	covEnd  int64 // end of the last redacted interval; -1 before the first
 
-	seam []byte // hold and the start of cur, contiguous, to scan across the boundary
-	out  []byte // small pieces of output, gathered into one write
-	err  error
+	seam  []byte // hold and the start of cur, contiguous, to scan across the boundary
+	found []span // matches of one scan
+	rd    reader // the views of a secret matcher
+	out   []byte // small pieces of output, gathered into one write
+	err   error
 }
 
 // outBuf is the size of the buffer for small pieces; pieces of at least directWrite bytes are
@@ -247,6 +307,15 @@ func (r *Redactor) Write(p []byte) (int, error) {
 	}
 	if len(r.m.pats) == 0 {
 		r.put(p)
+		r.flushOut()
+		return r.result(len(p))
+	}
+	if r.m.secret {
+		r.cur = p
+		to := r.scanSecret(false)
+		r.emitTo(to)
+		r.keep(to)
+		r.cur = nil
 		r.flushOut()
 		return r.result(len(p))
 	}
@@ -286,12 +355,17 @@ func (r *Redactor) Flush() error {
 		return r.err
 	}
 	end := r.base + int64(len(r.hold))
-	if len(r.hold) > 0 {
+	switch {
+	case len(r.hold) == 0:
+	case r.m.secret:
+		r.scanSecret(true)
+	default:
 		r.scan(r.hold, 0, len(r.hold), r.base, true, true)
 	}
 	r.emitTo(end)
 	r.keep(end)
 	r.covEnd = -1
+	r.rd.ctxLen, r.rd.ctxOdd = 0, false
 	r.flushOut()
 	return r.err
 }
@@ -303,13 +377,29 @@ func (r *Redactor) result(n int) (int, error) {
 	return n, nil
 }
 
-// scan looks for patterns starting at positions from..to-1 of data, whose first byte is at stream
-// position off, and reports each position's longest match to r.match. atEnd says data ends where
-// the stream read so far ends: a pattern running past it is then a reason to hold back from its
-// start, which scan returns as holdAt (otherwise -1), stopping there. final says no more data will
-// come, so nothing is held. next is the first position not examined.
+// scan runs the literal matcher over data, whose first byte is at stream position off, reports
+// its matches to r.match and returns the position to hold from in stream positions (-1: none).
 func (r *Redactor) scan(data []byte, from, to int, off int64, atEnd, final bool) (next int, holdAt int64) {
-	m := r.m
+	r.found = r.found[:0]
+	next, h := r.m.core.scan(data, from, to, atEnd, final, &r.found)
+	for _, f := range r.found {
+		r.match(off+int64(f.start), off+int64(f.end))
+	}
+	if h < 0 {
+		return next, -1
+	}
+	return next, off + int64(h)
+}
+
+// span is an occurrence of a pattern: positions [start, end) of the data scanned.
+type span struct{ start, end int }
+
+// scan looks for patterns starting at positions from..to-1 of data and appends each position's
+// longest match to found, in order of start. atEnd says data ends where the stream read so far
+// ends: a pattern running past it is then a reason to hold back from its start, which scan
+// returns as holdAt (otherwise -1), stopping there. final says no more data will come, so
+// nothing is held. next is the first position not examined.
+func (m *core) scan(data []byte, from, to int, atEnd, final bool, found *[]span) (next, holdAt int) {
 	n := len(data)
 	win, blk := m.win, m.blk
 	partial := atEnd && !final
@@ -340,27 +430,13 @@ func (r *Redactor) scan(data []byte, from, to int, off int64, atEnd, final bool)
 			continue
 		}
 		// The window's last block belongs to some pattern's first win bytes at this alignment.
-		k := m.candKey(m.load(data[s:]), v)
-		best, waiting := 0, false
-		for _, ci := range m.cand[m.candStart[k]:m.candStart[k+1]] {
-			p := m.pats[ci]
-			if len(p) <= best {
-				continue
-			}
-			if len(p) <= n-s {
-				if bytes.Equal(data[s:s+len(p)], p) {
-					best = len(p)
-				}
-			} else if partial && bytes.Equal(data[s:], p[:n-s]) {
-				waiting = true
-			}
-		}
+		best, waiting, _ := m.longest(m.candKey(m.load(data[s:]), v), data[s:], partial)
 		if waiting {
 			// A longer pattern may start here; decide when more data has come.
-			return s, off + int64(s)
+			return s, s
 		}
 		if best > 0 {
-			r.match(off+int64(s), off+int64(s+best))
+			*found = append(*found, span{s, s + best})
 		}
 		s++
 	}
@@ -379,12 +455,87 @@ func (r *Redactor) scan(data []byte, from, to int, off int64, atEnd, final bool)
 		for i := s; i < to; i++ {
 			k := m.beginKey(hs[i-s], n-i)
 			if m.begins[k/64]&(1<<(k%64)) != 0 && m.beginsPattern(data[i:]) {
-				return i, off + int64(i)
+				return i, i
 			}
 		}
 		s = to
 	}
 	return s, -1
+}
+
+// longest returns the length of the longest pattern of candidate key k that d begins with (0 if
+// none), and, when partial, whether d is the proper beginning of a pattern of that key (the data
+// ends before the pattern would). brk says the longest agreement of d with a pattern of the key
+// ends at a line-break byte of d: with the line break taken out, a longer pattern may match.
+//
+// A key's patterns are in byte order. The last one not after d is the longest match if it is a
+// prefix of d; otherwise the longest match is a prefix of it no longer than what it has in common
+// with d, found by following parents.
+func (m *core) longest(k uint32, d []byte, partial bool) (best int, waiting, brk bool) {
+	lo, hi := int(m.candStart[k]), int(m.candStart[k+1])
+	if lo == hi {
+		return 0, false, false
+	}
+	if hi-lo == 1 {
+		p := m.pats[m.cand[lo]]
+		switch {
+		case len(p) <= len(d):
+			if bytes.Equal(d[:len(p)], p) {
+				return len(p), false, false
+			}
+		case partial && bytes.Equal(d, p[:len(d)]):
+			return 0, true, false
+		}
+		c := commonPrefix(p, d)
+		return 0, false, c < len(d) && isBreak(d[c])
+	}
+	// First position whose pattern is after d.
+	i, j := lo, hi
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if bytes.Compare(m.pats[m.cand[h]], d) <= 0 {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
+	if partial && i < hi && bytes.HasPrefix(m.pats[m.cand[i]], d) {
+		return 0, true, false
+	}
+	// The patterns that agree longest with d are its neighbours in byte order.
+	if i < hi {
+		c := commonPrefix(m.pats[m.cand[i]], d)
+		brk = c < len(d) && isBreak(d[c])
+	}
+	at := i - 1
+	if at < lo {
+		return 0, false, brk
+	}
+	p := m.pats[m.cand[at]]
+	if bytes.HasPrefix(d, p) {
+		return len(p), false, brk
+	}
+	common := commonPrefix(p, d)
+	brk = brk || isBreak(d[common])
+	for at = int(m.parent[at]); at >= 0; at = int(m.parent[at]) {
+		if p := m.pats[m.cand[at]]; len(p) <= common {
+			return len(p), false, brk
+		}
+	}
+	return 0, false, brk
+}
+
+// commonPrefix is the length of the longest common beginning of a and b.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i+8 <= n && binary.LittleEndian.Uint64(a[i:]) == binary.LittleEndian.Uint64(b[i:]) {
+		i += 8
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
 }
 
 // match records an occurrence of a pattern at stream positions [start, end). The caller reports

@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"encoding/base64"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -70,14 +71,17 @@ func BenchmarkRedactor(b *testing.B) {
 		b.Run(tt.name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(42, 42))
 			var pats [][]byte
+			var vals []string
 			for range tt.secrets {
-				pats = append(pats, Forms(benchSecret(rng), DefaultUsername)...)
+				vals = append(vals, benchSecret(rng))
+				pats = append(pats, Forms(vals[len(vals)-1], DefaultUsername)...)
 			}
 			if tt.short {
+				vals = append(vals, "Xq9z")
 				pats = append(pats, Forms("Xq9z", DefaultUsername)...)
 			}
 			data := benchOutput(rng, 8<<20, pats, tt.every)
-			r := NewMatcher(pats).NewRedactor(io.Discard)
+			r := NewSecretMatcher(vals, DefaultUsername).NewRedactor(io.Discard)
 			b.SetBytes(int64(len(data)))
 			b.ResetTimer()
 			for range b.N {
@@ -98,13 +102,70 @@ func BenchmarkNewMatcher(b *testing.B) {
 	for _, secrets := range []int{1, 50} {
 		b.Run(fmt.Sprintf("secrets=%d", secrets), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(42, 42))
-			var pats [][]byte
+			var vals []string
 			for range secrets {
-				pats = append(pats, Forms(benchSecret(rng), DefaultUsername)...)
+				vals = append(vals, benchSecret(rng))
 			}
 			b.ResetTimer()
 			for range b.N {
-				NewMatcher(pats)
+				NewSecretMatcher(vals, DefaultUsername)
+			}
+		})
+	}
+}
+
+// benchJWT is a JWT as Entra and Vault issue them: the usual RS256 header, a payload of claims,
+// a 256-byte signature.
+func benchJWT(rng *rand.Rand) string {
+	const header = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9."
+	payload := fmt.Sprintf(`{"aud":"api://%08x","iss":"https://sts.example.com/%08x/","iat":%d,"exp":%d,"oid":"%016x","scp":"user_impersonation","sub":"%016x%016x"}`,
+		rng.Uint32(), rng.Uint32(), 1700000000+rng.IntN(1e6), 1700003600+rng.IntN(1e6), rng.Uint64(), rng.Uint64(), rng.Uint64())
+	sig := make([]byte, 256)
+	for i := range sig {
+		sig[i] = byte(rng.Uint32())
+	}
+	return header + base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// jwtOutput is a log full of bearer tokens (none of them a secret unless every is set), between
+// ordinary CI lines.
+func jwtOutput(rng *rand.Rand, size int, secret []string, every int) []byte {
+	var out []byte
+	next := every
+	for len(out) < size {
+		switch rng.IntN(3) {
+		case 0:
+			out = fmt.Appendf(out, "2024-05-01T12:%02d:%02d.%03dZ GET https://api.example.com/v1/items/%d\n", rng.IntN(60), rng.IntN(60), rng.IntN(1000), rng.IntN(1e6))
+		default:
+			out = fmt.Appendf(out, "2024-05-01T12:%02d:%02d.%03dZ Authorization: Bearer %s\n", rng.IntN(60), rng.IntN(60), rng.IntN(1000), benchJWT(rng))
+		}
+		if every > 0 && len(out) >= next {
+			out = fmt.Appendf(out, "token=%s\n", secret[rng.IntN(len(secret))])
+			next += every
+		}
+	}
+	return out[:size]
+}
+
+func BenchmarkRedactorJWT(b *testing.B) {
+	for _, secrets := range []int{20, 1000} {
+		b.Run(fmt.Sprintf("secrets=%d", secrets), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(42, 42))
+			var vals []string
+			for range secrets {
+				vals = append(vals, benchJWT(rng))
+			}
+			data := jwtOutput(rng, 8<<20, vals, 0)
+			r := NewSecretMatcher(vals, DefaultUsername).NewRedactor(io.Discard)
+			b.SetBytes(int64(len(data)))
+			b.ResetTimer()
+			for range b.N {
+				for rest := data; len(rest) > 0; {
+					n := min(len(rest), 64<<10)
+					r.Write(rest[:n])
+					rest = rest[n:]
+				}
+				r.Flush()
 			}
 		})
 	}

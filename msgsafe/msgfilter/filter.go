@@ -62,11 +62,12 @@ func (f *Filter) Line(s string) string {
 func (f *Filter) redact(s string) string {
 	f.mu.Lock()
 	if f.dirty {
-		var pats [][]byte
+		var vals []string
 		for v := range f.values {
-			pats = append(pats, inject.Forms(v, inject.DefaultUsername)...)
+			vals = append(vals, v)
 		}
-		f.matcher = inject.NewMatcher(pats)
+		// The same forms and readings as the redactor of CMD's output.
+		f.matcher = inject.NewSecretMatcher(vals, inject.DefaultUsername)
 		f.dirty = false
 	}
 	m := f.matcher
