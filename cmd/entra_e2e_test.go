@@ -438,13 +438,19 @@ git push -q origin HEAD:main
 	t.Run("run", func(t *testing.T) {
 		before := len(w.seenTokens())
 		dir, _ := os.MkdirTemp(w.work, "long-")
-		env := w.env(merge(w.gh.Env(), map[string]string{"REPO": w.helperGit.Repo}))
+		env := w.env(merge(w.gh.Env(), map[string]string{"REPO": w.helperGit.Repo, "GITURL": w.helperGit.URL}))
+		// Last, the job prints what the helper hands out now: a token refreshed after the run
+		// began, which run's redactor learns before the helper hands it to git.
+		printFresh := "\nprintf 'url=%s\\n\\n' \"$GITURL\" | git credential fill\n"
 		code, out := w.exec(env, dir, w.bin, "run", "--token", "entra://"+w.e.Tenant+"?client_id="+entraApp,
-			"--git", w.helperGit.URL, "--git-credential-helper", "--", "sh", "-c", longJob)
+			"--git", w.helperGit.URL, "--git-credential-helper", "--", "sh", "-c", longJob+printFresh)
 		if code != 0 {
 			t.Fatalf("exit %d", code)
 		}
 		check(t, before)
+		if !strings.Contains(out, "password=***") {
+			t.Errorf("the job's git credential fill did not print a redacted password:\n%s", out)
+		}
 		w.checkClean(out)
 	})
 	t.Run("inject", func(t *testing.T) {

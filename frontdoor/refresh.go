@@ -98,6 +98,8 @@ func (s *session) gitCredentialSocket(ref secret.Ref, fresh func(context.Context
 			s.log.Debug("git credential helper: no fresh token", "ref", ref.Raw, "err", err)
 			return v, exp, fmt.Errorf("%s: %w", ref.Raw, err)
 		}
+		// Redacted from the command's output before git has it.
+		s.learnSecret(v)
 		s.log.Debug("git credential helper: token handed out", "ref", ref.Raw, "expires", exp.UTC().Format(time.RFC3339))
 		return v, exp, nil
 	})

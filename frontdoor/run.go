@@ -148,13 +148,19 @@ func (s *session) runChild(ro RunOptions, r resolved, plan inject.Plan, sigs <-c
 		s.log.Debug("injecting", "name", e.Name, "secret", e.Secret)
 	}
 	stdout, stderr := s.p.Stdout, s.p.Stderr
-	var redactors []*inject.Redactor
+	var redactors []*liveRedaction
 	if vals, users := s.redacted(r, plan); len(vals) > 0 && !ro.NoRedact {
-		// One compiled matcher serves both streams; each redactor keeps its own held tail.
+		// One compiled matcher serves both streams; each redactor keeps its own held tail. A
+		// token refreshed for the git credential helper is learnt by both before git gets it.
 		m := inject.NewSecretMatcher(vals, users...)
-		rout, rerr := m.NewRedactor(stdout), m.NewRedactor(stderr)
+		rout, rerr := newLiveRedaction(stdout, m, users), newLiveRedaction(stderr, m, users)
 		redactors = append(redactors, rout, rerr)
 		stdout, stderr = rout, rerr
+		known := map[string]bool{}
+		for _, v := range vals {
+			known[v] = true
+		}
+		s.setLearner(&learner{known: known, streams: redactors})
 	}
 	stdin, _ := s.p.Stdin.(*os.File)
 	code, runErr := runner.Run(runner.Command{

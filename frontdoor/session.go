@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/patinject/patinject/cleanup"
@@ -18,6 +19,9 @@ const cleanupTimeout = 60 * time.Second
 
 // session is one command's working state: its options, log, undo registry and resolver.
 type session struct {
+	learnMu sync.Mutex
+	learnTo *learner // where secrets learnt during the run go (run's redaction); nil: nowhere
+
 	p          *Process
 	o          *Options
 	log        *slog.Logger
@@ -256,4 +260,18 @@ func (s *session) journalErr() {
 	if err := s.journal.Err(); err != nil {
 		s.p.Warnf("%v: a crash of this patinject would leave what it minted to expire by itself", err)
 	}
+}
+
+func (s *session) setLearner(l *learner) {
+	s.learnMu.Lock()
+	s.learnTo = l
+	s.learnMu.Unlock()
+}
+
+// learnSecret redacts v from the command's output from now on (a token refreshed during run).
+func (s *session) learnSecret(v secret.Value) {
+	s.learnMu.Lock()
+	l := s.learnTo
+	s.learnMu.Unlock()
+	l.learn(v)
 }
