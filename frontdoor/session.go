@@ -122,29 +122,10 @@ func (s *session) resolve(ctx context.Context) (resolved, error) {
 // patterns is every byte string that must never be shown: each secret and source credential in
 // all its forms, and the derived forms the tools made.
 func (s *session) patterns(r resolved, plan inject.Plan) [][]byte {
-	users := []string{inject.DefaultUsername}
-	if s.o.Username != "" {
-		users = []string{s.o.Username}
-	}
+	vals, users := s.redacted(r, plan)
 	var pats [][]byte
-	add := func(v secret.Value) { pats = append(pats, inject.Forms(v.Reveal(), users...)...) }
-	if r.token != nil {
-		add(r.token.Value)
-	}
-	for _, sec := range r.secrets {
-		if !sec.Public {
-			add(sec.Value)
-		}
-	}
-	for _, c := range s.resolver.Credentials() {
-		// A credential too short to redact without shredding the output (a role name) is not
-		// one anybody could use alone.
-		if c.Value.Len() >= inject.MinSecretLen {
-			add(c.Value)
-		}
-	}
-	for _, m := range plan.Masks {
-		pats = append(pats, inject.Forms(m.Reveal())...)
+	for _, v := range vals {
+		pats = append(pats, inject.Forms(v, users...)...)
 	}
 	return pats
 }
@@ -167,6 +148,8 @@ func (s *session) redacted(r resolved, plan inject.Plan) (vals, users []string) 
 		}
 	}
 	for _, c := range s.resolver.Credentials() {
+		// A credential too short to redact without shredding the output (a role name) is not
+		// one anybody could use alone.
 		if c.Value.Len() >= inject.MinSecretLen {
 			add(c.Value)
 		}
