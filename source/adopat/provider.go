@@ -17,6 +17,7 @@ import (
 	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/internal/platform"
+	"github.com/patinject/patinject/msgsafe"
 	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
 )
@@ -193,13 +194,18 @@ func describe(env resolve.Env, ref secret.Ref) (resolve.Description, error) {
 		name = DefaultName(purpose(env.Lookup))
 	}
 	name += " <random tag>"
-	base := env.String("ado-url")
-	if base == "" {
+	base := msgsafe.URL(env.String("ado-url"))
+	if env.String("ado-url") == "" {
 		base = DefaultURL
 	}
 	auth := "az account get-access-token"
 	if a := env.String("ado-access-token"); a != "" {
-		auth = "--ado-access-token " + a
+		// A reference names where the token lives; anything else may be the token itself,
+		// typed in the wrong place, and is not repeated.
+		auth = "--ado-access-token (not a reference)"
+		if r, err := secret.ParseRef(a); err == nil {
+			auth = "--ado-access-token " + r.String()
+		}
 	}
 	scopes := strings.Join(spec.Scopes, " ")
 	return resolve.Description{

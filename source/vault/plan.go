@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/patinject/patinject/msgsafe"
 	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
 )
@@ -20,6 +21,8 @@ func describe(env resolve.Env, ref secret.Ref) (resolve.Description, error) {
 	addr, _ := env.Lookup("VAULT_ADDR")
 	if addr == "" {
 		addr = "https://127.0.0.1:8200 (VAULT_ADDR is not set)"
+	} else {
+		addr = msgsafe.URL(addr)
 	}
 	l := login(env)
 	d := resolve.Description{Action: "read", Details: map[string]string{"path": q.path, "vault": addr, "login": l.method()}}
