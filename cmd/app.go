@@ -67,6 +67,7 @@ func (a *app) cli() *cli.App {
 			a.versionCommand(),
 			a.completionCommand(),
 			a.gitCredentialCommand(),
+			a.nugetPluginCommand(),
 			a.inputsCommand(),
 		},
 	}

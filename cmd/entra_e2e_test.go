@@ -47,6 +47,10 @@ type entraWorld struct {
 	home, tmp, work      string
 	bearerGit, helperGit *gitserver.Server
 	api                  string
+	// What the post step of the last injectStep gets besides the job's environment (Azure's
+	// task variable with the state key), and the job's temporary directory it cleans.
+	postEnv  []string
+	stepRoot string
 
 	mu   sync.Mutex
 	seen []seenToken // what the resource servers were handed, in order
@@ -177,12 +181,14 @@ func (w *entraWorld) redact(s string) string {
 	return s
 }
 
-// withoutMaskCommands drops the lines by which `inject` tells the CI platform what to mask: the
-// one place a value must be written.
+// withoutMaskCommands drops the lines by which `inject` tells the CI platform what to mask and
+// which secret variables to set: the one place a value must be written (the runner reads them
+// and prints neither).
 func withoutMaskCommands(s string) string {
 	var keep []string
 	for _, l := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(l, "::add-mask::") && !strings.HasPrefix(l, "##vso[task.setsecret]") {
+		secretVar := strings.HasPrefix(l, "##vso[task.setvariable ") && strings.Contains(strings.SplitN(l, "]", 2)[0], ";issecret=true;")
+		if !strings.HasPrefix(l, "::add-mask::") && !strings.HasPrefix(l, "##vso[task.setsecret]") && !secretVar {
 			keep = append(keep, l)
 		}
 	}
@@ -293,7 +299,7 @@ func TestEntraInject(t *testing.T) {
 	w := newEntraWorld(t)
 	for _, platform := range []string{"github", "azure"} {
 		t.Run(platform, func(t *testing.T) {
-			step, out := w.injectStep(platform, w.bearerGit.URL, false)
+			step, out := w.injectStep(platform, "--git", w.bearerGit.URL)
 			before := len(w.seenTokens())
 			dir, _ := os.MkdirTemp(w.work, "inject-")
 			code, gout := w.exec(step, dir, "sh", "-c", `git clone -q "$REPO" app && cd app && echo x >> README && git commit -qam x && git push -q origin HEAD:main`)
@@ -311,9 +317,10 @@ func TestEntraInject(t *testing.T) {
 	}
 }
 
-// injectStep runs `patinject inject` as the step of a job on platform and returns the
-// environment of a later step (the job's, plus what inject handed on) and inject's output.
-func (w *entraWorld) injectStep(platform, gitURL string, helper bool) ([]string, string) {
+// injectStep runs `patinject inject --token REF TOOLS...` as the step of a job on platform and
+// returns the environment of a later step (the job's, plus what inject handed on) and inject's
+// output. REPO is the repository under the --git URL.
+func (w *entraWorld) injectStep(platform string, tools ...string) ([]string, string) {
 	w.t.Helper()
 	var ref string
 	job := map[string]string{"REPO": ""}
@@ -331,11 +338,13 @@ func (w *entraWorld) injectStep(platform, gitURL string, helper bool) ([]string,
 		ref = "entra://" + w.e.Tenant + "?client_id=" + entraApp + "&service_connection=" + w.conn
 		job = merge(w.ap.Env(), map[string]string{"AGENT_TEMPDIRECTORY": root})
 	}
-	job["REPO"] = strings.TrimSuffix(gitURL, "/") + "/repo.git"
-	args := []string{w.bin, "inject", "--token", ref, "--git", gitURL}
-	if helper {
-		args = append(args, "--git-credential-helper")
+	for i := 0; i+1 < len(tools); i++ {
+		if tools[i] == "--git" {
+			job["REPO"] = strings.TrimSuffix(tools[i+1], "/") + "/repo.git"
+		}
 	}
+	args := append([]string{w.bin, "inject", "--token", ref}, tools...)
+	w.postEnv, w.stepRoot = nil, root
 	code, out := w.exec(w.env(job), w.work, args...)
 	if code != 0 {
 		w.t.Fatalf("inject: exit %d", code)
@@ -348,13 +357,22 @@ func (w *entraWorld) injectStep(platform, gitURL string, helper bool) ([]string,
 			later[k] = v
 		}
 		b, _ = os.ReadFile(job["GITHUB_STATE"])
-		if st := parseGitHubEnv(string(b)); st["state"] != "" {
+		st := parseGitHubEnv(string(b))
+		if st["state"] != "" {
 			later["STATE_state"] = st["state"]
+		}
+		for k, v := range st {
+			if k != "state" {
+				w.postEnv = append(w.postEnv, "STATE_"+k+"="+v) // only the action's post step sees these
+			}
 		}
 	case "azure":
 		sc := bufio.NewScanner(strings.NewReader(out))
 		for sc.Scan() {
 			l := sc.Text()
+			if rest, ok := strings.CutPrefix(l, "##vso[task.settaskvariable variable=PATINJECT_STATE_KEY;issecret=true;]"); ok {
+				w.postEnv = append(w.postEnv, "VSTS_TASKVARIABLE_PATINJECT_STATE_KEY="+rest)
+			}
 			rest, ok := strings.CutPrefix(l, "##vso[task.setvariable variable=")
 			if !ok {
 				continue
@@ -369,11 +387,19 @@ func (w *entraWorld) injectStep(platform, gitURL string, helper bool) ([]string,
 	return w.env(later), out
 }
 
+// cleanupStep runs `patinject cleanup` as the post step of the last injectStep and checks that
+// it removed the private directory from the job's temporary directory.
 func (w *entraWorld) cleanupStep(env []string) string {
 	w.t.Helper()
-	code, out := w.exec(env, w.work, w.bin, "cleanup")
+	code, out := w.exec(append(append([]string(nil), env...), w.postEnv...), w.work, w.bin, "cleanup")
 	if code != 0 {
 		w.t.Errorf("cleanup: exit %d", code)
+	}
+	entries, _ := os.ReadDir(w.stepRoot)
+	for _, en := range entries {
+		if en.IsDir() && strings.HasPrefix(en.Name(), "patinject-") {
+			w.t.Errorf("cleanup left %s in the job's temporary directory", en.Name())
+		}
 	}
 	return out
 }
@@ -412,29 +438,7 @@ echo later >> README
 git commit -qam later
 git push -q origin HEAD:main
 `
-	check := func(t *testing.T, before int) {
-		t.Helper()
-		seen := w.seenTokens()[before:]
-		var first string
-		var firstAt time.Time
-		refreshed := false
-		for _, s := range seen {
-			if !s.ok {
-				continue
-			}
-			if first == "" {
-				first, firstAt = s.token, s.at
-			} else if s.token != first && s.at.Sub(firstAt) > 20*time.Second {
-				refreshed = true
-				if _, valid := w.e.Valid(first); valid {
-					t.Errorf("the first token is still valid when the new one is used")
-				}
-			}
-		}
-		if !refreshed {
-			t.Errorf("no refreshed token reached the server after the first expired (%d requests)", len(seen))
-		}
-	}
+	check := w.checkRefreshed
 	t.Run("run", func(t *testing.T) {
 		before := len(w.seenTokens())
 		dir, _ := os.MkdirTemp(w.work, "long-")
@@ -453,18 +457,109 @@ git push -q origin HEAD:main
 		}
 		w.checkClean(out)
 	})
-	t.Run("inject", func(t *testing.T) {
+	for _, platform := range []string{"github", "azure"} {
+		t.Run("inject-"+platform, func(t *testing.T) {
+			before := len(w.seenTokens())
+			step, out := w.injectStep(platform, "--git", w.helperGit.URL, "--git-credential-helper")
+			dir, _ := os.MkdirTemp(w.work, "long-inject-")
+			code, gout := w.exec(step, dir, "sh", "-c", longJob)
+			if code != 0 {
+				t.Fatalf("the later step: exit %d", code)
+			}
+			check(t, before)
+			cout := w.cleanupStep(step)
+			w.checkClean(out, gout, cout)
+		})
+	}
+}
+
+// A NuGet restore after the token expired: NuGet meets a 401 with the token its configuration
+// holds, asks the authentication plugin --nuget installed (NuGet's cross-platform plugin
+// protocol, run by the real NuGet.exe) and gets a fresh token, under run (from the running
+// patinject) and after inject on GitHub and Azure Pipelines (exchanged again from the job's
+// identity). The feed takes only an unexpired token; the first restore uses the first one.
+func TestEntraNuGetRefresh(t *testing.T) {
+	w := newEntraWorld(t)
+	mono := testpeer.Command(t, "mono")
+	exe := testpeer.Env(t, "PATINJECT_TEST_NUGET")
+	feed := nugetfeed.StartGated(t, w.gate(true), nugetfeed.Package{ID: "Entra.Demo", Version: "1.0.0"})
+	os.MkdirAll(filepath.Join(w.home, ".config", "NuGet"), 0o755)
+	os.WriteFile(filepath.Join(w.home, ".config", "NuGet", "NuGet.Config"), []byte(`<?xml version="1.0" encoding="utf-8"?>
+<configuration><packageSources><clear /></packageSources></configuration>
+`), 0o600)
+	job := `set -e
+restore() { "$MONO" "$NUGET" restore packages.config -PackagesDirectory out -NoCache -NonInteractive -ConfigFile "$PATINJECT_NUGET_CONFIG"; }
+restore
+test -f out/Entra.Demo.1.0.0/Entra.Demo.1.0.0.nupkg
+rm -rf out
+sleep 24
+# The control: without the plugin, NuGet has only the expired token.
+if (unset NUGET_NETFX_PLUGIN_PATHS; restore); then echo "CONTROL: restored without the plugin"; exit 3; fi
+rm -rf out
+restore
+test -f out/Entra.Demo.1.0.0/Entra.Demo.1.0.0.nupkg
+`
+	project := func(t *testing.T) string {
+		dir, _ := os.MkdirTemp(w.work, "nuget-")
+		os.WriteFile(filepath.Join(dir, "packages.config"), []byte(`<?xml version="1.0" encoding="utf-8"?>
+<packages><package id="Entra.Demo" version="1.0.0" targetFramework="net48" /></packages>
+`), 0o644)
+		return dir
+	}
+	tools := map[string]string{"MONO": mono, "NUGET": exe}
+	t.Run("run", func(t *testing.T) {
 		before := len(w.seenTokens())
-		step, out := w.injectStep("github", w.helperGit.URL, true)
-		dir, _ := os.MkdirTemp(w.work, "long-inject-")
-		code, gout := w.exec(step, dir, "sh", "-c", longJob)
+		env := w.env(merge(w.gh.Env(), tools))
+		code, out := w.exec(env, project(t), w.bin, "run", "--token", "entra://"+w.e.Tenant+"?client_id="+entraApp,
+			"--nuget", feed.URL, "--", "sh", "-c", job)
 		if code != 0 {
-			t.Fatalf("the later step: exit %d", code)
+			t.Fatalf("exit %d", code)
 		}
-		check(t, before)
-		cout := w.cleanupStep(step)
-		w.checkClean(out, gout, cout)
+		w.checkRefreshed(t, before)
+		w.checkClean(out)
 	})
+	for _, platform := range []string{"github", "azure"} {
+		t.Run("inject-"+platform, func(t *testing.T) {
+			before := len(w.seenTokens())
+			step, out := w.injectStep(platform, "--nuget", feed.URL)
+			for k, v := range tools {
+				step = append(step, k+"="+v)
+			}
+			code, nout := w.exec(step, project(t), "sh", "-c", job)
+			if code != 0 {
+				t.Fatalf("the later step: exit %d", code)
+			}
+			w.checkRefreshed(t, before)
+			cout := w.cleanupStep(step)
+			w.checkClean(out, nout, cout)
+		})
+	}
+}
+
+// checkRefreshed fails t unless, among the requests the servers saw since before, one carried
+// a token other than the first, accepted, after the first had expired.
+func (w *entraWorld) checkRefreshed(t *testing.T, before int) {
+	t.Helper()
+	seen := w.seenTokens()[before:]
+	var first string
+	var firstAt time.Time
+	refreshed := false
+	for _, s := range seen {
+		if !s.ok {
+			continue
+		}
+		if first == "" {
+			first, firstAt = s.token, s.at
+		} else if s.token != first && s.at.Sub(firstAt) > 20*time.Second {
+			refreshed = true
+			if _, valid := w.e.Valid(first); valid {
+				t.Errorf("the first token is still valid when the new one is used")
+			}
+		}
+	}
+	if !refreshed {
+		t.Errorf("no refreshed token reached the server after the first expired (%d requests)", len(seen))
+	}
 }
 
 // Bad input: each a clear error naming the failing step, exit 125, nothing left behind, no

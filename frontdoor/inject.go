@@ -203,9 +203,9 @@ func (s *session) saveState(t *target, prev *cleanup.State) error {
 func (s *session) plan(t *target, r resolved, dir string) (inject.Handover, error) {
 	cfg := s.o.toolConfig(r.token, dir, s.p.Lookup, inject.ModeCI)
 	s.tokenKind(&cfg, r)
-	if ref, ok := s.helperRefreshes(r); ok {
-		// A later step's helper gets a fresh token from the same CI identity.
-		cfg.GitHelperRefresh = []string{"--refresh", ref.Raw}
+	if ref, git, nuget := s.refreshes(r); git || nuget {
+		// A later step's helpers get a fresh token from the same CI identity.
+		setRefresh(&cfg, []string{"--refresh", ref.Raw}, git, nuget)
 	}
 	plan, err := inject.Build(cfg)
 	if err != nil {

@@ -246,12 +246,12 @@ func (o *Options) toolConfig(token *secret.Secret, dir string, lookup func(strin
 		cfg.Token, cfg.TokenExpiry = token.Value, token.Expiry
 	}
 	// What the tools learn from the machine rather than the flags: the working directory
-	// (NuGet's config search), this executable (the git credential helper), git's version
-	// (GIT_CONFIG_COUNT needs 2.31).
+	// (NuGet's config search), this executable (the git credential helper, NuGet's plugin),
+	// git's version (GIT_CONFIG_COUNT needs 2.31).
 	if wd, err := os.Getwd(); err == nil {
 		cfg.WorkDir = wd
 	}
-	if len(o.Tools[inject.GitCredentialHelper.Flag]) > 0 {
+	if len(o.Tools[inject.GitCredentialHelper.Flag]) > 0 || len(o.Tools[inject.NuGet.Flag]) > 0 {
 		if self, err := os.Executable(); err == nil {
 			if abs, err := filepath.Abs(self); err == nil {
 				cfg.Self = abs

@@ -47,60 +47,78 @@ func (s *session) tokenKind(cfg *inject.Config, r resolved) {
 	}
 }
 
-// helperRefreshes reports whether the git credential helper is to hand out a refreshed --token:
-// --git-credential-helper, and a source that refreshes. No I/O.
-func (s *session) helperRefreshes(r resolved) (secret.Ref, bool) {
-	if len(s.o.Tools[inject.GitCredentialHelper.Flag]) == 0 {
-		return secret.Ref{}, false
-	}
+// refreshes reports whether helpers are to hand out the --token refreshed, and which: git's
+// credential helper (--git-credential-helper) and NuGet's authentication plugin (--nuget),
+// when the token's source refreshes (entra://). No I/O.
+func (s *session) refreshes(r resolved) (ref secret.Ref, git, nuget bool) {
 	ref, src, ok := s.tokenSource(r)
 	if !ok {
-		return secret.Ref{}, false
+		return secret.Ref{}, false, false
 	}
-	_, ok = src.(resolve.Refresher)
-	return ref, ok
+	if _, ok := src.(resolve.Refresher); !ok {
+		return secret.Ref{}, false, false
+	}
+	git = len(s.o.Tools[inject.GitCredentialHelper.Flag]) > 0
+	nuget = len(s.o.Tools[inject.NuGet.Flag]) > 0
+	return ref, git, nuget
+}
+
+// setRefresh gives the helpers that refresh their arguments.
+func setRefresh(cfg *inject.Config, args []string, git, nuget bool) {
+	if git {
+		cfg.GitHelperRefresh = args
+	}
+	if nuget {
+		cfg.NuGetRefresh = args
+	}
 }
 
 // planHooks are what tokenKind and the refresh set on the tools' configuration, for `plan`
-// (no I/O, no socket): the helper's arguments as run and inject would give them.
+// (no I/O, no socket): the helpers' arguments as run and inject would give them.
 func (s *session) planHooks(cfg *inject.Config, r resolved, dir string) {
 	s.tokenKind(cfg, r)
-	if ref, ok := s.helperRefreshes(r); ok {
+	if ref, git, nuget := s.refreshes(r); git || nuget {
+		args := []string{"--socket", filepath.Join(dir, credentialSocket)}
 		if cfg.Mode == inject.ModeCI {
-			cfg.GitHelperRefresh = []string{"--refresh", ref.Raw}
-		} else {
-			cfg.GitHelperRefresh = []string{"--socket", filepath.Join(dir, "git-credential.sock")}
+			args = []string{"--refresh", ref.Raw}
 		}
+		setRefresh(cfg, args, git, nuget)
 	}
 }
 
-// refreshable is the --token reference and its fresh-value function when the git credential
-// helper can hand out a refreshed token: --git-credential-helper, and a source that refreshes.
-func (s *session) refreshable(ctx context.Context, r resolved) (secret.Ref, func(context.Context) (secret.Value, time.Time, error), bool, error) {
-	ref, ok := s.helperRefreshes(r)
-	if !ok {
-		return secret.Ref{}, nil, false, nil
+// credentialSocket is the name of run's socket in its private directory.
+const credentialSocket = "credential.sock"
+
+// refreshable is the --token reference and its fresh-value function when a helper hands out a
+// refreshed token, and which helpers do.
+func (s *session) refreshable(ctx context.Context, r resolved) (ref secret.Ref, fresh func(context.Context) (secret.Value, time.Time, error), git, nuget bool, err error) {
+	ref, git, nuget = s.refreshes(r)
+	if !git && !nuget {
+		return secret.Ref{}, nil, false, false, nil
 	}
-	fresh, err := s.resolver.Sources[ref.Scheme].(resolve.Refresher).Fresh(ctx, ref)
-	return ref, fresh, err == nil, err
+	fresh, err = s.resolver.Sources[ref.Scheme].(resolve.Refresher).Fresh(ctx, ref)
+	if err != nil {
+		return secret.Ref{}, nil, false, false, err
+	}
+	return ref, fresh, git, nuget, nil
 }
 
 // gitCredentialSocket (run) serves the --token credential, refreshed before expiry, on a 0600
-// socket in the private directory dir, made here, for the credential helper; both are gone when
-// the run ends. It returns the helper's arguments.
+// socket in the private directory dir, made here, for git's credential helper and NuGet's
+// plugin; both are gone when the run ends. It returns the helpers' arguments.
 func (s *session) gitCredentialSocket(ref secret.Ref, fresh func(context.Context) (secret.Value, time.Time, error), dir string) ([]string, error) {
 	if err := s.makeRunDir(); err != nil {
 		return nil, err
 	}
-	srv, err := credsock.Listen(filepath.Join(dir, "git-credential.sock"), func(ctx context.Context) (secret.Value, time.Time, error) {
+	srv, err := credsock.Listen(filepath.Join(dir, credentialSocket), func(ctx context.Context) (secret.Value, time.Time, error) {
 		v, exp, err := fresh(ctx)
 		if err != nil {
-			s.log.Debug("git credential helper: no fresh token", "ref", ref.Raw, "err", err)
+			s.log.Debug("credential helper: no fresh token", "ref", ref.Raw, "err", err)
 			return v, exp, fmt.Errorf("%s: %w", ref.Raw, err)
 		}
 		// Redacted from the command's output before git has it.
 		s.learnSecret(v)
-		s.log.Debug("git credential helper: token handed out", "ref", ref.Raw, "expires", exp.UTC().Format(time.RFC3339))
+		s.log.Debug("credential helper: token handed out", "ref", ref.Raw, "expires", exp.UTC().Format(time.RFC3339))
 		return v, exp, nil
 	})
 	if err != nil {
@@ -114,11 +132,16 @@ func (s *session) gitCredentialSocket(ref secret.Ref, fresh func(context.Context
 // when it does not know the token's lifetime; when it does, half the lifetime if that is less.
 const refreshMargin = 2 * time.Minute
 
-// GitCredentialToken is the token source of `patinject git-credential` for a refreshed token:
+// GitCredentialToken is the token source of `patinject git-credential` (and, through
+// credentialToken, of `patinject nuget-plugin`) for a refreshed token:
 // the running patinject's socket (run), or the token file of `inject`, exchanged again from the
 // same CI identity through the source of REF and written back when it nears expiry. expires
 // reports the expiry of the token last returned.
 func (p *Process) GitCredentialToken(socket, refresh, file string) (password func() (secret.Value, error), expires func() time.Time) {
+	return p.credentialToken("git-credential", socket, refresh, file)
+}
+
+func (p *Process) credentialToken(who, socket, refresh, file string) (password func() (secret.Value, error), expires func() time.Time) {
 	var exp time.Time
 	expires = func() time.Time { return exp }
 	if socket != "" {
@@ -127,7 +150,7 @@ func (p *Process) GitCredentialToken(socket, refresh, file string) (password fun
 			defer cancel()
 			v, e, err := credsock.Ask(ctx, socket)
 			if err != nil {
-				return secret.Value{}, fmt.Errorf("git-credential: %w", err)
+				return secret.Value{}, fmt.Errorf(who+": %w", err)
 			}
 			exp = e
 			return v, nil
@@ -137,7 +160,7 @@ func (p *Process) GitCredentialToken(socket, refresh, file string) (password fun
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		if file == "" {
-			return secret.Value{}, fmt.Errorf("git-credential: --refresh needs --password-file")
+			return secret.Value{}, fmt.Errorf("%s: --refresh needs --password-file", who)
 		}
 		if v, e, margin, ok := readTokenCache(file); ok && time.Until(e) > margin {
 			exp = e
@@ -145,14 +168,14 @@ func (p *Process) GitCredentialToken(socket, refresh, file string) (password fun
 		}
 		ref, err := secret.ParseRef(refresh)
 		if err != nil {
-			return secret.Value{}, fmt.Errorf("git-credential: --refresh: %w", err)
+			return secret.Value{}, fmt.Errorf(who+": --refresh: %w", err)
 		}
 		log := p.Logger(false)
 		r := p.sources().Resolver(resolve.Env{Lookup: p.Lookup, Environ: p.Environ, Log: log,
 			String: func(string) string { return "" }, Bool: func(string) bool { return false }})
 		rf, ok := r.Sources[ref.Scheme].(resolve.Refresher)
 		if !ok {
-			return secret.Value{}, fmt.Errorf("git-credential: --refresh %s: this source cannot refresh", ref.Raw)
+			return secret.Value{}, fmt.Errorf(who+": --refresh %s: this source cannot refresh", ref.Raw)
 		}
 		v, e, err := func() (secret.Value, time.Time, error) {
 			fresh, err := rf.Fresh(ctx, ref)
@@ -162,10 +185,10 @@ func (p *Process) GitCredentialToken(socket, refresh, file string) (password fun
 			return fresh(ctx)
 		}()
 		if err != nil {
-			return secret.Value{}, fmt.Errorf("git-credential: a fresh token for %s: %w", ref.Raw, err)
+			return secret.Value{}, fmt.Errorf(who+": a fresh token for %s: %w", ref.Raw, err)
 		}
 		if err := writeTokenCache(file, v, e); err != nil {
-			return secret.Value{}, fmt.Errorf("git-credential: %w (was `patinject cleanup` already run?)", err)
+			return secret.Value{}, fmt.Errorf(who+": %w (was `patinject cleanup` already run?)", err)
 		}
 		exp = e
 		return v, nil

@@ -104,13 +104,15 @@ func (s *session) planAndWrite(ctx context.Context, r resolved) (inject.Plan, er
 	cfg := s.o.toolConfig(r.token, dir, s.p.Lookup, inject.ModeRun)
 	s.tokenKind(&cfg, r)
 	dirMade := false
-	if ref, fresh, ok, err := s.refreshable(ctx, r); err != nil {
+	if ref, fresh, git, nuget, err := s.refreshable(ctx, r); err != nil {
 		return inject.Plan{}, err
-	} else if ok {
-		// The credential helper asks this process for a token refreshed before expiry.
-		if cfg.GitHelperRefresh, err = s.gitCredentialSocket(ref, fresh, dir); err != nil {
+	} else if git || nuget {
+		// The credential helpers ask this process for a token refreshed before expiry.
+		args, err := s.gitCredentialSocket(ref, fresh, dir)
+		if err != nil {
 			return inject.Plan{}, err
 		}
+		setRefresh(&cfg, args, git, nuget)
 		dirMade = true
 	}
 	plan, err := inject.Build(cfg)

@@ -47,6 +47,10 @@ type Config struct {
 	// ["--refresh", REF] (inject: the helper exchanges again when the token in its file nears
 	// expiry). The helper then gets no fixed --expiry and, under run, no token variable.
 	GitHelperRefresh []string
+	// NuGetRefresh, when set, are the same arguments for NuGet's authentication plugin: with
+	// --nuget, patinject installs itself as a NuGet cross-platform plugin that hands NuGet the
+	// refreshed token when a source answers 401 (see nugetPluginPlan).
+	NuGetRefresh []string
 	// GitVersion is what `git version` printed ("2.39.5"); "" when unknown, taken as recent.
 	// Before 2.31 git does not read GIT_CONFIG_COUNT, and an include file takes its place.
 	GitVersion string

@@ -164,6 +164,13 @@ func nugetPlan(c Config) (Plan, error) {
 			p.Masks = append(p.Masks, secret.NewValue(esc))
 		}
 	}
+	if len(c.NuGetRefresh) > 0 {
+		q, err := nugetPluginPlan(c, sources)
+		if err != nil {
+			return Plan{}, err
+		}
+		p.Add(q)
+	}
 	return p, nil
 }
 

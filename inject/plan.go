@@ -24,11 +24,13 @@ type EnvVar struct {
 	Append string
 }
 
-// File is a file to write in patinject's private directory (0700), always with mode 0600.
+// File is a file to write in patinject's private directory (0700), with mode 0600, or 0700 for
+// a launcher.
 type File struct {
-	Path    string // absolute, inside the private directory
+	Path    string // absolute, inside the private directory (or a directory of its own in it)
 	Content secret.Value
 	Secret  bool // holds a secret (false: a config that only points at environment variables)
+	Exec    bool // a launcher a tool runs (NuGet's plugin): 0700, in a subdirectory made 0700
 }
 
 // Add appends another plan's pieces to p.
