@@ -10,6 +10,7 @@ package cmd_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -51,6 +53,7 @@ type entraWorld struct {
 	// task variable with the state key), and the job's temporary directory it cleans.
 	postEnv  []string
 	stepRoot string
+	mapped   []string // secret variables an Azure Pipelines step maps into its environment
 
 	mu   sync.Mutex
 	seen []seenToken // what the resource servers were handed, in order
@@ -293,22 +296,36 @@ func TestEntraRun(t *testing.T) {
 	}
 }
 
-// The --token of `inject` on GitHub Actions and Azure Pipelines: a later step's git reaches the
-// server with the bearer header, and `cleanup` leaves nothing.
+// The --token of `inject` on GitHub Actions and Azure Pipelines: in a later step git clones and
+// pushes with the bearer header, curl calls the REST API with the Bearer header of
+// --authorization-env (on Azure Pipelines a secret variable, mapped into the step as the agent
+// requires), npm installs and NuGet.exe restores; `cleanup` in the post step leaves nothing.
 func TestEntraInject(t *testing.T) {
+	testpeer.Command(t, "curl")
 	w := newEntraWorld(t)
+	w.e.SetTokenLifetime(time.Hour)
+	f := w.startFeeds(t)
 	for _, platform := range []string{"github", "azure"} {
 		t.Run(platform, func(t *testing.T) {
-			step, out := w.injectStep(platform, "--git", w.bearerGit.URL)
+			w.mapped = []string{"AUTH"}
+			step, out := w.injectStep(platform, "--git", w.bearerGit.URL, "--authorization-env", "AUTH",
+				"--npm", f.registry, "--nuget", f.nuget)
+			for k, v := range merge(f.env, map[string]string{"API": w.api}) {
+				step = append(step, k+"="+v)
+			}
 			before := len(w.seenTokens())
-			dir, _ := os.MkdirTemp(w.work, "inject-")
-			code, gout := w.exec(step, dir, "sh", "-c", `git clone -q "$REPO" app && cd app && echo x >> README && git commit -qam x && git push -q origin HEAD:main`)
-			if code != 0 {
-				t.Fatalf("the later step's git: exit %d", code)
+			dir := w.consumer(t)
+			code, gout := w.exec(step, dir, "sh", "-c", `set -e
+(git clone -q "$REPO" app && cd app && echo x >> README && git commit -qam x && git push -q origin HEAD:main)
+rm -rf app
+curl -fsS -H "Authorization: $AUTH" "$API"
+`+feedsJob)
+			if code != 0 || !strings.Contains(gout, "projects-ok") {
+				t.Fatalf("the later step: exit %d", code)
 			}
 			for _, s := range w.seenTokens()[before:] {
-				if s.scheme != "bearer" || !s.ok {
-					t.Errorf("a request carried %q (valid %v)", s.scheme, s.ok)
+				if !s.ok {
+					t.Errorf("a request carried a token that was not taken (%q)", s.scheme)
 				}
 			}
 			cout := w.cleanupStep(step)
@@ -379,7 +396,7 @@ func (w *entraWorld) injectStep(platform string, tools ...string) ([]string, str
 			}
 			head, data, _ := strings.Cut(rest, "]")
 			name, props, _ := strings.Cut(head, ";")
-			if !strings.Contains(props, "issecret=true") && !strings.Contains(props, "isoutput=true") {
+			if (!strings.Contains(props, "issecret=true") || slices.Contains(w.mapped, name)) && !strings.Contains(props, "isoutput=true") {
 				later[name] = data // secret variables do not reach a script unless mapped
 			}
 		}
@@ -617,84 +634,97 @@ func merge(ms ...map[string]string) map[string]string {
 	return out
 }
 
-// Feeds: npm installs from a registry that takes an Entra token as a bearer token (_authToken,
-// as Microsoft documents for Azure Artifacts; the registry is the real verdaccio behind a gate
-// that checks the token and then logs in to verdaccio), and NuGet.exe restores from a v3 feed
-// that takes it as the Basic password.
+// entraFeeds are an npm registry that takes an Entra token as a bearer token (_authToken, as
+// Microsoft documents for Azure Artifacts; the registry is the real verdaccio behind a gate that
+// checks the token and then logs in to verdaccio), holding entra-demo, and a NuGet v3 feed that
+// takes it as the Basic password, holding Entra.Demo.
+type entraFeeds struct {
+	registry, nuget string
+	env             map[string]string // what the job script feedsJob needs
+}
+
+func (w *entraWorld) startFeeds(t *testing.T) entraFeeds {
+	t.Helper()
+	testpeer.Command(t, "npm")
+	mono := testpeer.Command(t, "mono")
+	exe := testpeer.Env(t, "PATINJECT_TEST_NUGET")
+	const pw = "verdaccio-password-0123456789"
+	upstream := startVerdaccio(t, "ci", pw)
+	target, _ := url.Parse(upstream)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	reg := httptest.NewServer(w.gate(false)(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		r.SetBasicAuth("ci", pw) // the gate let an Entra token through: the feed's own login
+		proxy.ServeHTTP(rw, r)
+	})))
+	t.Cleanup(reg.Close)
+	f := entraFeeds{registry: reg.URL + "/"}
+	f.nuget = nugetfeed.StartGated(t, w.gate(true), nugetfeed.Package{ID: "Entra.Demo", Version: "1.0.0"}).URL
+	os.MkdirAll(filepath.Join(w.home, ".config", "NuGet"), 0o755)
+	os.WriteFile(filepath.Join(w.home, ".config", "NuGet", "NuGet.Config"), []byte(`<?xml version="1.0" encoding="utf-8"?>
+<configuration><packageSources><clear /></packageSources></configuration>
+`), 0o600)
+	f.env = map[string]string{"MONO": mono, "NUGET": exe, "REGISTRY": f.registry,
+		"npm_config_update_notifier": "false", "npm_config_fund": "false", "npm_config_audit": "false"}
+
+	pkg := filepath.Join(w.work, "pkg")
+	os.MkdirAll(pkg, 0o755)
+	os.WriteFile(filepath.Join(pkg, "package.json"), []byte(`{"name":"entra-demo","version":"1.0.0","license":"MIT"}`), 0o644)
+	os.WriteFile(filepath.Join(pkg, "index.js"), []byte("module.exports = 42;\n"), 0o644)
+	// Published straight to verdaccio with its own login: the setting up, not the test.
+	npmrc := filepath.Join(t.TempDir(), "npmrc")
+	os.WriteFile(npmrc, []byte(strings.TrimPrefix(upstream, "http:")+":_auth="+base64.StdEncoding.EncodeToString([]byte("ci:"+pw))+"\n"), 0o600)
+	// Outside the GitHub job's environment: npm 11 publish, seeing ACTIONS_ID_TOKEN_REQUEST_URL,
+	// asks for an OIDC token for trusted publishing and retries for a minute against the
+	// stand-in, whose test CA node does not trust.
+	if code, _ := w.exec(w.env(merge(f.env, map[string]string{"NPM_CONFIG_USERCONFIG": npmrc})), w.work, "npm", "publish", pkg, "--registry", upstream); code != 0 {
+		t.Fatalf("npm publish: exit %d", code)
+	}
+	// Without patinject the job fails.
+	if code, _ := w.exec(w.env(merge(w.gh.Env(), f.env)), w.consumer(t), "sh", "-c", feedsJob); code == 0 {
+		t.Fatal("the feeds job succeeded without a token")
+	}
+	return f
+}
+
+// consumer is a fresh directory with an npm package.json and a NuGet packages.config.
+func (w *entraWorld) consumer(t *testing.T) string {
+	dir, _ := os.MkdirTemp(w.work, "consumer-")
+	os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"consumer","version":"1.0.0","private":true}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "packages.config"), []byte(`<?xml version="1.0" encoding="utf-8"?>
+<packages><package id="Entra.Demo" version="1.0.0" targetFramework="net48" /></packages>
+`), 0o644)
+	return dir
+}
+
+// feedsJob installs entra-demo with npm and restores Entra.Demo with NuGet.exe, in a consumer
+// directory; the NuGet.Config is patinject's when it wrote one.
+const feedsJob = `set -e
+npm install --registry "$REGISTRY" --cache "$PWD/.npm-cache" entra-demo
+test -f node_modules/entra-demo/index.js
+cfg=
+if [ -n "$PATINJECT_NUGET_CONFIG" ]; then cfg="-ConfigFile $PATINJECT_NUGET_CONFIG"; fi
+"$MONO" "$NUGET" restore packages.config -PackagesDirectory out -NoCache -NonInteractive $cfg
+test -f out/Entra.Demo.1.0.0/Entra.Demo.1.0.0.nupkg
+`
+
+// Feeds under run, for each way to a token: npm installs from the registry and NuGet.exe
+// restores from the feed, each with the Entra token in the form it takes.
 func TestEntraFeeds(t *testing.T) {
 	w := newEntraWorld(t)
 	// npm takes seconds to start on a busy machine: these tests are not about expiry.
 	w.e.SetTokenLifetime(time.Hour)
-	ref := "entra://" + w.e.Tenant + "?client_id=" + entraApp
-	t.Run("npm", func(t *testing.T) {
-		testpeer.Command(t, "npm")
-		const pw = "verdaccio-password-0123456789"
-		upstream := startVerdaccio(t, "ci", pw)
-		target, _ := url.Parse(upstream)
-		proxy := httputil.NewSingleHostReverseProxy(target)
-		reg := httptest.NewServer(w.gate(false)(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-			r.SetBasicAuth("ci", pw) // the gate let an Entra token through: the feed's own login
-			proxy.ServeHTTP(rw, r)
-		})))
-		t.Cleanup(reg.Close)
-		registry := reg.URL + "/"
-		pkg := filepath.Join(w.work, "pkg")
-		consumer := filepath.Join(w.work, "consumer")
-		for dir, content := range map[string]string{
-			pkg:      `{"name":"entra-demo","version":"1.0.0","license":"MIT"}`,
-			consumer: `{"name":"consumer","version":"1.0.0","private":true}`,
-		} {
-			os.MkdirAll(dir, 0o755)
-			os.WriteFile(filepath.Join(dir, "package.json"), []byte(content), 0o644)
-		}
-		os.WriteFile(filepath.Join(pkg, "index.js"), []byte("module.exports = 42;\n"), 0o644)
-		env := w.env(merge(w.gh.Env(), map[string]string{"npm_config_update_notifier": "false", "npm_config_fund": "false", "npm_config_audit": "false"}))
-		if code, out := w.exec(env, w.work, w.bin, "run", "--token", ref, "--npm", registry, "--", "npm", "publish", pkg, "--registry", registry); code != 0 {
-			t.Fatalf("npm publish: exit %d", code)
-		} else {
+	f := w.startFeeds(t)
+	for name, v := range w.vias() {
+		t.Run(name, func(t *testing.T) {
+			env := w.env(merge(v.env, f.env))
+			code, out := w.exec(env, w.consumer(t), w.bin, "run", "--token", v.ref, "--npm", f.registry, "--nuget", f.nuget,
+				"--", "sh", "-c", feedsJob)
+			if code != 0 {
+				t.Fatalf("exit %d", code)
+			}
 			w.checkClean(out)
-		}
-		install := []string{"npm", "install", "--prefix", consumer, "--registry", registry, "--cache", filepath.Join(w.work, "npm-cache"), "entra-demo"}
-		if code, _ := w.exec(env, w.work, install...); code == 0 {
-			t.Fatal("npm install without patinject succeeded")
-		}
-		code, out := w.exec(env, w.work, append([]string{w.bin, "run", "--token", ref, "--npm", registry, "--"}, install...)...)
-		if code != 0 {
-			t.Fatalf("npm install through patinject: exit %d", code)
-		}
-		if _, err := os.Stat(filepath.Join(consumer, "node_modules", "entra-demo", "index.js")); err != nil {
-			t.Errorf("not installed: %v", err)
-		}
-		w.checkClean(out)
-	})
-	t.Run("nuget", func(t *testing.T) {
-		mono := testpeer.Command(t, "mono")
-		exe := testpeer.Env(t, "PATINJECT_TEST_NUGET")
-		feed := nugetfeed.StartGated(t, w.gate(true), nugetfeed.Package{ID: "Entra.Demo", Version: "1.0.0"})
-		project := filepath.Join(w.work, "nuget-project")
-		os.MkdirAll(project, 0o755)
-		os.MkdirAll(filepath.Join(w.home, ".config", "NuGet"), 0o755)
-		os.WriteFile(filepath.Join(w.home, ".config", "NuGet", "NuGet.Config"), []byte(`<?xml version="1.0" encoding="utf-8"?>
-<configuration><packageSources><clear /></packageSources></configuration>
-`), 0o600)
-		os.WriteFile(filepath.Join(project, "packages.config"), []byte(`<?xml version="1.0" encoding="utf-8"?>
-<packages><package id="Entra.Demo" version="1.0.0" targetFramework="net48" /></packages>
-`), 0o644)
-		restore := []string{mono, exe, "restore", "packages.config", "-PackagesDirectory", "out", "-NoCache", "-NonInteractive"}
-		env := w.env(w.gh.Env())
-		if code, _ := w.exec(env, project, append(restore, "-Source", feed.URL)...); code == 0 {
-			t.Fatal("nuget restore without patinject succeeded")
-		}
-		code, out := w.exec(env, project, append([]string{w.bin, "run", "--token", ref, "--nuget", feed.URL, "--",
-			"sh", "-c", `exec "$@" -ConfigFile "$PATINJECT_NUGET_CONFIG"`, "sh"}, restore...)...)
-		if code != 0 {
-			t.Fatalf("nuget restore through patinject: exit %d", code)
-		}
-		if _, err := os.Stat(filepath.Join(project, "out", "Entra.Demo.1.0.0", "Entra.Demo.1.0.0.nupkg")); err != nil {
-			t.Errorf("not restored: %v", err)
-		}
-		w.checkClean(out)
-	})
+		})
+	}
 }
 
 // The same reference serves --ado-access-token: resolved through the entra source, then refused
