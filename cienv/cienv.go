@@ -26,6 +26,7 @@ type Context struct {
 	GitHubEnv       string `env:"GITHUB_ENV"`
 	GitHubState     string `env:"GITHUB_STATE"`
 	GitHubOutput    string `env:"GITHUB_OUTPUT"`
+	GitHubPath      string `env:"GITHUB_PATH"`
 	GitHubSummary   string `env:"GITHUB_STEP_SUMMARY"`
 	GitHubRepo      string `env:"GITHUB_REPOSITORY"`
 	GitHubRunID     string `env:"GITHUB_RUN_ID"`

@@ -346,7 +346,7 @@ func (w *entraWorld) injectStep(platform string, tools ...string) ([]string, str
 	case "github":
 		ref = "entra://" + w.e.Tenant + "?client_id=" + entraApp
 		job = merge(w.gh.Env(), map[string]string{"RUNNER_TEMP": root, "GITHUB_REPOSITORY": "contoso/app", "GITHUB_RUN_ID": "7"})
-		for _, f := range []string{"GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY"} {
+		for _, f := range []string{"GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_STEP_SUMMARY", "GITHUB_PATH"} {
 			p := filepath.Join(root, strings.ToLower(f))
 			os.WriteFile(p, nil, 0o600)
 			job[f] = p
@@ -366,12 +366,17 @@ func (w *entraWorld) injectStep(platform string, tools ...string) ([]string, str
 	if code != 0 {
 		w.t.Fatalf("inject: exit %d", code)
 	}
-	later := merge(job, nil)
+	later := merge(job, map[string]string{"PATH": os.Getenv("PATH")})
 	switch platform {
 	case "github":
 		b, _ := os.ReadFile(job["GITHUB_ENV"])
 		for k, v := range parseGitHubEnv(string(b)) {
 			later[k] = v
+		}
+		// The runner puts each line of GITHUB_PATH first on the later steps' PATH.
+		b, _ = os.ReadFile(job["GITHUB_PATH"])
+		for _, dir := range strings.Fields(string(b)) {
+			later["PATH"] = dir + ":" + later["PATH"]
 		}
 		b, _ = os.ReadFile(job["GITHUB_STATE"])
 		st := parseGitHubEnv(string(b))
@@ -387,6 +392,9 @@ func (w *entraWorld) injectStep(platform string, tools ...string) ([]string, str
 		sc := bufio.NewScanner(strings.NewReader(out))
 		for sc.Scan() {
 			l := sc.Text()
+			if dir, ok := strings.CutPrefix(l, "##vso[task.prependpath]"); ok {
+				later["PATH"] = dir + ":" + later["PATH"]
+			}
 			if rest, ok := strings.CutPrefix(l, "##vso[task.settaskvariable variable=PATINJECT_STATE_KEY;issecret=true;]"); ok {
 				w.postEnv = append(w.postEnv, "VSTS_TASKVARIABLE_PATINJECT_STATE_KEY="+rest)
 			}
@@ -505,6 +513,8 @@ func TestEntraNuGetRefresh(t *testing.T) {
 <configuration><packageSources><clear /></packageSources></configuration>
 `), 0o600)
 	job := `set -e
+# Where dotnet 6.13+ looks for plugins: an executable named nuget-plugin-* on PATH.
+test -x "$(command -v nuget-plugin-patinject)"
 restore() { "$MONO" "$NUGET" restore packages.config -PackagesDirectory out -NoCache -NonInteractive -ConfigFile "$PATINJECT_NUGET_CONFIG"; }
 restore
 test -f out/Entra.Demo.1.0.0/Entra.Demo.1.0.0.nupkg

@@ -42,6 +42,7 @@ func (s *session) handover(t *target, r resolved, plan inject.Plan, dir string) 
 		}
 		h.Vars = append(h.Vars, inject.Var{Name: e.Name, Value: v, Secret: e.Secret})
 	}
+	h.Path = plan.Path
 	h.Summary = append(h.Summary, toolRows(s.o)...)
 	// A later variable of the same name wins, as it would in the environment.
 	h.Vars = lastByName(h.Vars)
@@ -194,7 +195,7 @@ func (p *Process) emit(t *target, h inject.Handover, u *undo) error {
 
 func (p *Process) emitGitHub(t *target, h inject.Handover, u *undo) error {
 	files := map[string]io.Writer{}
-	for _, path := range []string{t.env.GitHubEnv, t.env.GitHubOutput, t.env.GitHubSummary, t.env.GitHubState} {
+	for _, path := range []string{t.env.GitHubEnv, t.env.GitHubOutput, t.env.GitHubSummary, t.env.GitHubState, t.env.GitHubPath} {
 		if path == "" {
 			continue
 		}
@@ -212,6 +213,9 @@ func (p *Process) emitGitHub(t *target, h inject.Handover, u *undo) error {
 	}
 	if t.env.GitHubSummary != "" {
 		g.Summary = files[t.env.GitHubSummary]
+	}
+	if t.env.GitHubPath != "" {
+		g.Path = files[t.env.GitHubPath]
 	}
 	if err := g.Emit(h); err != nil {
 		return err

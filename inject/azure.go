@@ -70,6 +70,13 @@ func (a Azure) Emit(h Handover) error {
 		b.WriteString(cmd("task.setvariable", props, val))
 		b.WriteByte('\n')
 	}
+	for _, dir := range h.Path {
+		if strings.ContainsAny(dir, "\r\n") {
+			return fmt.Errorf("%q: a directory for PATH cannot hold a line break", dir)
+		}
+		b.WriteString(cmd("task.prependpath", nil, dir))
+		b.WriteByte('\n')
+	}
 	for _, o := range h.Outputs {
 		b.WriteString(cmd("task.setvariable", [][2]string{{"variable", AzureOutputName(o.Name)}, {"isoutput", "true"}}, o.Value))
 		b.WriteByte('\n')

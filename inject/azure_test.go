@@ -239,3 +239,18 @@ func FuzzAzureCommand(f *testing.F) {
 		}
 	})
 }
+
+// Directories for the later steps' PATH become task.prependpath commands.
+func TestAzureEmitPath(t *testing.T) {
+	var out bytes.Buffer
+	if err := (Azure{Stdout: &out}).Emit(Handover{Path: []string{"/agent/_temp/patinject-1/bin"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "##vso[task.prependpath]/agent/_temp/patinject-1/bin\n") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	out.Reset()
+	if err := (Azure{Stdout: &out}).Emit(Handover{Path: []string{"/a\n##vso[task.setvariable variable=X]y"}}); err == nil || out.Len() != 0 {
+		t.Errorf("a line break in a PATH directory: err %v, printed %q", err, out.String())
+	}
+}

@@ -16,6 +16,9 @@ type Handover struct {
 	// line of a multi-line one, with the platform's masker before they print anything else.
 	Masks []string
 	Vars  []Var
+	// Path are directories to put first on the later steps' PATH, the platform's way
+	// (GITHUB_PATH, task.prependpath); a dotenv cannot.
+	Path []string
 	// Outputs are facts that are never secret (expiry, authorization ids, the state file).
 	Outputs []Output
 	Summary []SummaryRow

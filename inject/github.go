@@ -15,6 +15,7 @@ import (
 type GitHub struct {
 	Stdout  io.Writer // workflow commands: the runner reads them from the step's stdout
 	Env     io.Writer // GITHUB_ENV, opened for appending
+	Path    io.Writer // GITHUB_PATH: one directory a line, put first on PATH for later steps
 	Output  io.Writer // GITHUB_OUTPUT
 	Summary io.Writer // GITHUB_STEP_SUMMARY
 	Title   string    // summary heading
@@ -41,6 +42,16 @@ func (g GitHub) Emit(h Handover) error {
 		}
 		env.WriteString(entry)
 	}
+	var path bytes.Buffer
+	for _, dir := range h.Path {
+		if strings.ContainsAny(dir, "\r\n") {
+			return fmt.Errorf("%q: a directory for PATH cannot hold a line break", dir)
+		}
+		path.WriteString(dir + "\n")
+	}
+	if len(h.Path) > 0 && g.Path == nil {
+		return fmt.Errorf("GITHUB_PATH is not set, so the later steps' PATH cannot be extended")
+	}
 	var out bytes.Buffer
 	for _, o := range h.Outputs {
 		entry, err := GitHubFileEntry(o.Name, o.Value, g.Rand)
@@ -56,6 +67,9 @@ func (g GitHub) Emit(h Handover) error {
 		}
 	}
 	if err := writeAll(g.Env, env.Bytes(), "GITHUB_ENV"); err != nil {
+		return err
+	}
+	if err := writeAll(g.Path, path.Bytes(), "GITHUB_PATH"); err != nil {
 		return err
 	}
 	if err := writeAll(g.Output, out.Bytes(), "GITHUB_OUTPUT"); err != nil {

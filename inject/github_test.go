@@ -310,3 +310,27 @@ func FuzzGitHubMaskCommands(f *testing.F) {
 		}
 	})
 }
+
+// Directories for the later steps' PATH go to GITHUB_PATH, one a line; without GITHUB_PATH, or
+// with a line break in a directory, nothing is written at all.
+func TestGitHubEmitPath(t *testing.T) {
+	var env, path bytes.Buffer
+	h := Handover{Path: []string{"/tmp/patinject-1/bin"}, Vars: []Var{{Name: "A", Value: secret.NewValue("1")}}}
+	if err := (GitHub{Env: &env, Path: &path}).Emit(h); err != nil {
+		t.Fatal(err)
+	}
+	if path.String() != "/tmp/patinject-1/bin\n" {
+		t.Errorf("GITHUB_PATH: %q", path.String())
+	}
+	for _, bad := range []GitHub{{Env: &env}, {Env: &env, Path: &path}} {
+		env.Reset()
+		path.Reset()
+		hh := h
+		if bad.Path != nil {
+			hh.Path = []string{"/tmp/x\n/evil"}
+		}
+		if err := bad.Emit(hh); err == nil || env.Len() != 0 || path.Len() != 0 {
+			t.Errorf("%+v: err %v, wrote %q %q", hh.Path, err, env.String(), path.String())
+		}
+	}
+}

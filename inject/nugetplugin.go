@@ -363,7 +363,8 @@ const NuGetPluginName = "nuget-plugin-patinject"
 //     (the variable's value, else NUGET_PLUGIN_PATHS, else the convention directory
 //     ~/.nuget/plugins/netfx/NAME/NAME.exe), so a credential provider the user installed still
 //     serves the other sources;
-//   - under run, the launcher's directory first on PATH, where dotnet 6.13+ finds it.
+//   - the launcher's directory first on PATH, where dotnet 6.13+ finds it: under run in CMD's
+//     environment, after inject through the platform (GITHUB_PATH, task.prependpath).
 //
 // The channels above (variables, NuGet.Config) still carry the first token: a NuGet without
 // plugin support works until it expires.
@@ -421,7 +422,9 @@ func nugetPluginPlan(c Config, sources []nugetSource) (Plan, error) {
 		paths = append(paths, others)
 	}
 	p.Env = append(p.Env, EnvVar{Name: "NUGET_NETFX_PLUGIN_PATHS", Value: secret.NewValue(strings.Join(paths, ";"))})
-	if c.Mode == ModeRun {
+	if c.Mode == ModeCI {
+		p.Path = append(p.Path, bin)
+	} else {
 		sep := ":"
 		if c.goos() == "windows" {
 			sep = ";"

@@ -280,7 +280,10 @@ func TestNuGetPluginPlan(t *testing.T) {
 				t.Errorf("inject's token cache: %+v", tok)
 			}
 			if _, ok := vars["PATH"]; ok {
-				t.Errorf("inject changed PATH")
+				t.Errorf("inject set PATH as a variable")
+			}
+			if len(p.Path) != 1 || p.Path[0] != filepath.Join(c.Dir, "bin") {
+				t.Errorf("inject's PATH for the later steps: %q", p.Path)
 			}
 		}
 		if cfg.Sources[0] != base.Values["nuget"][0] || cfg.Username != DefaultUsername {

@@ -10,6 +10,9 @@ import "github.com/patinject/patinject/secret"
 type Plan struct {
 	Env   []EnvVar
 	Files []File
+	// Path are directories the later CI steps are to find first on PATH (NuGet's plugin
+	// launcher, for dotnet); `run` sets PATH itself through Env.
+	Path []string
 	// Masks are the derived forms of secrets (a Basic header's base64, npm's _password, ...) that
 	// must be redacted or masked besides the secret values themselves.
 	Masks []secret.Value
@@ -38,4 +41,5 @@ func (p *Plan) Add(q Plan) {
 	p.Env = append(p.Env, q.Env...)
 	p.Files = append(p.Files, q.Files...)
 	p.Masks = append(p.Masks, q.Masks...)
+	p.Path = append(p.Path, q.Path...)
 }
