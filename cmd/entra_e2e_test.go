@@ -10,6 +10,7 @@ package cmd_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
@@ -54,6 +55,7 @@ type entraWorld struct {
 	postEnv  []string
 	stepRoot string
 	mapped   []string // secret variables an Azure Pipelines step maps into its environment
+	via      string   // the way to the token for injectStep, when not the platform's own
 
 	mu   sync.Mutex
 	seen []seenToken // what the resource servers were handed, in order
@@ -305,9 +307,14 @@ func TestEntraInject(t *testing.T) {
 	w := newEntraWorld(t)
 	w.e.SetTokenLifetime(time.Hour)
 	f := w.startFeeds(t)
-	for _, platform := range []string{"github", "azure"} {
-		t.Run(platform, func(t *testing.T) {
-			w.mapped = []string{"AUTH"}
+	for _, run := range []struct{ platform, via string }{
+		{"github", ""}, {"azure", ""},
+		{"github", "file"}, {"github", "managed-identity IMDS"},
+		{"azure", "file"}, {"azure", "managed-identity App Service"},
+	} {
+		platform := run.platform
+		t.Run(platform+"/"+cmp.Or(run.via, "own identity"), func(t *testing.T) {
+			w.mapped, w.via = []string{"AUTH"}, run.via
 			step, out := w.injectStep(platform, "--git", w.bearerGit.URL, "--authorization-env", "AUTH",
 				"--npm", f.registry, "--nuget", f.nuget)
 			for k, v := range merge(f.env, map[string]string{"API": w.api}) {
@@ -354,6 +361,11 @@ func (w *entraWorld) injectStep(platform string, tools ...string) ([]string, str
 	case "azure":
 		ref = "entra://" + w.e.Tenant + "?client_id=" + entraApp + "&service_connection=" + w.conn
 		job = merge(w.ap.Env(), map[string]string{"AGENT_TEMPDIRECTORY": root})
+	}
+	if w.via != "" {
+		// Another way to the token than the platform's own (a runner on AKS, on an Azure VM).
+		v := w.vias()[w.via]
+		ref, job = v.ref, merge(job, v.env)
 	}
 	for i := 0; i+1 < len(tools); i++ {
 		if tools[i] == "--git" {
