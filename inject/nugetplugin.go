@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -262,11 +263,11 @@ func (p NuGetPlugin) serves(raw string) bool {
 		if !strings.EqualFold(src.Scheme, u.Scheme) || !strings.EqualFold(hostPort(src), hostPort(u)) {
 			continue
 		}
-		dir := src.Path
-		if i := strings.LastIndex(dir, "/"); i >= 0 {
-			dir = dir[:i+1]
-		}
-		if u.Path == src.Path || strings.TrimSuffix(u.Path, "/") == strings.TrimSuffix(src.Path, "/") || (dir != "/" && strings.HasPrefix(u.Path, dir)) {
+		// Dot segments resolved first ("/a/../b" is "/b"), as a client resolves them before
+		// it sends anything.
+		sp, up := path.Clean("/"+src.Path), path.Clean("/"+u.Path)
+		dir := path.Dir(sp) + "/"
+		if up == sp || (dir != "/" && strings.HasPrefix(up, dir)) {
 			return true
 		}
 	}

@@ -188,16 +188,19 @@ func TestNuGetPluginSlowAndFailing(t *testing.T) {
 func TestNuGetPluginServes(t *testing.T) {
 	p := NuGetPlugin{Sources: []string{"https://pkgs.dev.azure.com/contoso/_packaging/feed/nuget/v3/index.json", "http://127.0.0.1:8080/v3/index.json"}}
 	for uri, want := range map[string]bool{
-		"https://pkgs.dev.azure.com/contoso/_packaging/feed/nuget/v3/index.json":     true,
-		"https://PKGS.dev.azure.com:443/contoso/_packaging/feed/nuget/v3/index.json": true,
-		"https://pkgs.dev.azure.com/contoso/_packaging/feed/nuget/v3/flat2/x":        true,
-		"https://pkgs.dev.azure.com/contoso/_packaging/other/nuget/v3/index.json":    false,
-		"http://pkgs.dev.azure.com/contoso/_packaging/feed/nuget/v3/index.json":      false,
-		"https://evil.example/contoso/_packaging/feed/nuget/v3/index.json":           false,
-		"http://127.0.0.1:8080/v3/index.json":                                        true,
-		"http://127.0.0.1:8081/v3/index.json":                                        false,
-		"http://127.0.0.1:8080/other/index.json":                                     false,
-		"not a url":                                                                  false,
+		"https://pkgs.dev.azure.com/contoso/_packaging/feed/nuget/v3/index.json":                         true,
+		"https://PKGS.dev.azure.com:443/contoso/_packaging/feed/nuget/v3/index.json":                     true,
+		"https://pkgs.dev.azure.com/contoso/_packaging/feed/nuget/v3/flat2/x":                            true,
+		"https://pkgs.dev.azure.com/contoso/_packaging/other/nuget/v3/index.json":                        false,
+		"http://pkgs.dev.azure.com/contoso/_packaging/feed/nuget/v3/index.json":                          false,
+		"https://evil.example/contoso/_packaging/feed/nuget/v3/index.json":                               false,
+		"http://127.0.0.1:8080/v3/index.json":                                                            true,
+		"http://127.0.0.1:8081/v3/index.json":                                                            false,
+		"http://127.0.0.1:8080/other/index.json":                                                         false,
+		"not a url":                                                                                      false,
+		"https://pkgs.dev.azure.com/contoso/_packaging/feed/nuget/v3/../../../other/nuget/v3/index.json": false,
+		"https://pkgs.dev.azure.com/contoso/_packaging/feed/nuget/v3/%2e%2e/%2e%2e/%2e%2e/other/x":       false,
+		"https://pkgs.dev.azure.com/contoso/_packaging/feed/nuget/v3/index.json/":                        true,
 	} {
 		if got := p.serves(uri); got != want {
 			t.Errorf("serves(%q) = %v, want %v", uri, got, want)
