@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -98,19 +99,22 @@ func readCredentialAttrs(in io.Reader) (map[string]string, error) {
 // port, and, when git sends the path (credential.useHttpPath), the prefix's path on a '/'
 // boundary. git already selects the helper by the same prefix; this is the second lock.
 func (g GitCredential) matches(attrs map[string]string) bool {
-	protocol, host, path := attrs["protocol"], attrs["host"], attrs["path"]
+	protocol, host, reqPath := attrs["protocol"], attrs["host"], attrs["path"]
 	if u, ok := attrs["url"]; ok && (protocol == "" || host == "") {
 		if pu, err := url.Parse(u); err == nil {
-			protocol, host, path = pu.Scheme, pu.Host, strings.TrimPrefix(pu.Path, "/")
+			protocol, host, reqPath = pu.Scheme, pu.Host, strings.TrimPrefix(pu.Path, "/")
 		}
 	}
 	if protocol == "" || host == "" {
 		return false
 	}
-	req, err := httpURL("git-credential", protocol+"://"+host+"/"+path)
+	req, err := httpURL("git-credential", protocol+"://"+host+"/"+reqPath)
 	if err != nil {
 		return false
 	}
+	// Dot segments resolved ("contoso/../fabrikam" is "fabrikam", %2e%2e too): the prefix
+	// test is on the path the request reaches.
+	req.Path = path.Clean("/" + req.Path)
 	for _, raw := range g.Prefixes {
 		p, err := httpURL("--prefix", raw)
 		if err != nil || p.Scheme != req.Scheme || p.Host != req.Host {
@@ -129,11 +133,6 @@ func (g GitCredential) matches(attrs map[string]string) bool {
 // pathUnder reports whether path is prefix or below it, matching on a '/' boundary as git's
 // urlmatch does.
 func pathUnder(path, prefix string) bool {
-	if prefix == "/" || path == prefix {
-		return true
-	}
-	if !strings.HasPrefix(path, prefix) {
-		return false
-	}
-	return strings.HasSuffix(prefix, "/") || path[len(prefix)] == '/'
+	p := strings.TrimSuffix(prefix, "/")
+	return p == "" || path == p || path == prefix || strings.HasPrefix(path, p+"/")
 }
