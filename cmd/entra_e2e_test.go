@@ -535,6 +535,14 @@ sleep 24
 # The control: without the plugin, NuGet has only the expired token.
 if (unset NUGET_NETFX_PLUGIN_PATHS; restore); then echo "CONTROL: restored without the plugin"; exit 3; fi
 rm -rf out
+# Bad input after inject: the step lacks the job's identity (the variable is not mapped); the
+# plugin says why, and NuGet fails.
+if [ -n "$IDENTITY_VAR" ]; then
+  if (unset "$IDENTITY_VAR"; restore) > no-identity.log 2>&1; then echo "restored without the identity"; exit 4; fi
+  cat no-identity.log
+  grep -q "patinject: nuget-plugin: a fresh token for entra://" no-identity.log
+  rm -rf out
+fi
 restore
 test -f out/Entra.Demo.1.0.0/Entra.Demo.1.0.0.nupkg
 `
@@ -545,7 +553,7 @@ test -f out/Entra.Demo.1.0.0/Entra.Demo.1.0.0.nupkg
 `), 0o644)
 		return dir
 	}
-	tools := map[string]string{"MONO": mono, "NUGET": exe}
+	tools := map[string]string{"MONO": mono, "NUGET": exe, "IDENTITY_VAR": ""}
 	t.Run("run", func(t *testing.T) {
 		before := len(w.seenTokens())
 		env := w.env(merge(w.gh.Env(), tools))
@@ -561,7 +569,8 @@ test -f out/Entra.Demo.1.0.0/Entra.Demo.1.0.0.nupkg
 		t.Run("inject-"+platform, func(t *testing.T) {
 			before := len(w.seenTokens())
 			step, out := w.injectStep(platform, "--nuget", feed.URL)
-			for k, v := range tools {
+			identity := map[string]string{"github": "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "azure": "SYSTEM_ACCESSTOKEN"}[platform]
+			for k, v := range merge(tools, map[string]string{"IDENTITY_VAR": identity}) {
 				step = append(step, k+"="+v)
 			}
 			code, nout := w.exec(step, project(t), "sh", "-c", job)

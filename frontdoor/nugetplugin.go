@@ -31,5 +31,6 @@ func (p *Process) NuGetPlugin(ctx context.Context, config string) error {
 		Sources:  cfg.Sources,
 		Username: cfg.Username,
 		Password: func(context.Context) (secret.Value, error) { return password() },
+		Warn:     func(msg string) { fmt.Fprintf(p.Stderr, "patinject: %s\n", p.Line(msg)) },
 	}.Serve(ctx, p.Stdin, p.Stdout)
 }

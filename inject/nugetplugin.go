@@ -36,6 +36,10 @@ type NuGetPlugin struct {
 	Sources  []string // the --nuget source URLs (v3 index) it answers for
 	Username string
 	Password func(ctx context.Context) (secret.Value, error)
+	// Warn, when set, is told why a token could not be had: NuGet drops the message of an
+	// Error response and reports only the 401, so the plugin says it on stderr (which NuGet
+	// does not redirect) as well.
+	Warn func(string)
 	// Progress is how often a pending answer tells NuGet it is still working (NuGet's request
 	// timeout is 5 s unless Initialize says otherwise); zero: a third of that timeout.
 	Progress time.Duration
@@ -230,6 +234,9 @@ func (s *nugetSession) credentials(ctx context.Context, m nugetMessage) {
 				r.err = errors.New("the token is empty")
 			}
 			if r.err != nil {
+				if s.p.Warn != nil {
+					s.p.Warn(r.err.Error())
+				}
 				s.respond(m, map[string]string{"ResponseCode": "Error", "Message": "patinject: " + r.err.Error()})
 				return
 			}

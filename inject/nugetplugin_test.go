@@ -148,7 +148,9 @@ func TestNuGetPluginSlowAndFailing(t *testing.T) {
 	release := make(chan struct{})
 	fail := errors.New("a fresh token for entra://t: AADSTS70021: no matching federated identity record")
 	first := true
+	var warned []string
 	n := startNuGetPeer(t, NuGetPlugin{
+		Warn:     func(s string) { warned = append(warned, s) },
 		Sources:  []string{"http://127.0.0.1:8080/v3/index.json"},
 		Progress: 20 * time.Millisecond,
 		Password: func(context.Context) (secret.Value, error) {
@@ -180,6 +182,9 @@ func TestNuGetPluginSlowAndFailing(t *testing.T) {
 	m := n.next()
 	if m.Payload["ResponseCode"] != "Error" || !strings.Contains(m.Payload["Message"].(string), "AADSTS70021") || m.Payload["Password"] != nil {
 		t.Fatalf("a failed exchange: %+v", m)
+	}
+	if len(warned) != 1 || warned[0] != fail.Error() {
+		t.Errorf("warned %q, want the failure once", warned)
 	}
 }
 
