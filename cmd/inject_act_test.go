@@ -136,9 +136,25 @@ func TestActEndToEnd(t *testing.T) {
 }
 
 // runActJob runs workflow in nektos/act, on the host, with the action of this tree (action.yml,
-// action/*.js) and patinject built from this tree first on PATH. It returns act's output and the
-// HOME it ran in (act keeps its workspaces and RUNNER_TEMP under it).
+// action/*.js) and patinject built from this tree first on PATH, and the fake Azure DevOps's
+// user token as the secret ENTRA_TOKEN. It returns act's output and the HOME it ran in (act keeps
+// its workspaces and RUNNER_TEMP under it).
 func runActJob(t *testing.T, workflow string, ado *adotest.Server) (out, home string, err error) {
+	t.Helper()
+	return runAct(t, workflow, actOptions{
+		args: []string{"-s", "ENTRA_TOKEN"}, env: []string{"ENTRA_TOKEN=" + ado.AccessToken},
+		mask: func(s string) string { return maskFor(s, ado) },
+	})
+}
+
+// actOptions are what a workflow run adds to act's command line and environment, and how its
+// output is made fit for the test log.
+type actOptions struct {
+	args, env []string
+	mask      func(string) string
+}
+
+func runAct(t *testing.T, workflow string, o actOptions) (out, home string, err error) {
 	t.Helper()
 	act := testpeer.Env(t, "PATINJECT_TEST_ACT")
 	git := testpeer.Command(t, "git")
@@ -177,14 +193,14 @@ func runActJob(t *testing.T, workflow string, ado *adotest.Server) (out, home st
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	c := exec.CommandContext(ctx, act, "push", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "-s", "ENTRA_TOKEN")
+	c := exec.CommandContext(ctx, act, append([]string{"push", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server"}, o.args...)...)
 	c.Dir = work
 	path := strings.Join([]string{bin, filepath.Dir(git), filepath.Dir(node), "/usr/bin", "/bin"}, string(os.PathListSeparator))
-	c.Env = []string{"HOME=" + home, "PATH=" + path, "ENTRA_TOKEN=" + ado.AccessToken, "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1"}
+	c.Env = append([]string{"HOME=" + home, "PATH=" + path, "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1"}, o.env...)
 	c.WaitDelay = 10 * time.Second
 	outb, err := c.CombinedOutput()
 	out = string(outb)
-	t.Logf("act output:\n%s", maskFor(out, ado))
+	t.Logf("act output:\n%s", o.mask(out))
 	return out, home, err
 }
 
