@@ -582,6 +582,14 @@ test -f out/Entra.Demo.1.0.0/Entra.Demo.1.0.0.nupkg
 			w.checkClean(out, nout, cout)
 		})
 	}
+	// NuGet's cache of the plugin's claims went with the private directory: none is left in
+	// HOME, where NuGet keeps it by default.
+	filepath.WalkDir(w.home, func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && strings.EqualFold(d.Name(), "plugins-cache") {
+			t.Errorf("NuGet's plugin cache is left in HOME: %s", path)
+		}
+		return nil
+	})
 }
 
 // checkRefreshed fails t unless, among the requests the servers saw since before, one carried

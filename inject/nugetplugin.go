@@ -371,6 +371,8 @@ const NuGetPluginName = "nuget-plugin-patinject"
 //     (the variable's value, else NUGET_PLUGIN_PATHS, else the convention directory
 //     ~/.nuget/plugins/netfx/NAME/NAME.exe), so a credential provider the user installed still
 //     serves the other sources;
+//   - NUGET_PLUGINS_CACHE_PATH in the private directory (NuGet would keep a directory per
+//     launcher path, so one per run, in ~/.local/share/NuGet/plugins-cache);
 //   - the launcher's directory first on PATH, where dotnet 6.13+ finds it: under run in CMD's
 //     environment, after inject through the platform (GITHUB_PATH, task.prependpath).
 //
@@ -429,7 +431,10 @@ func nugetPluginPlan(c Config, sources []nugetSource) (Plan, error) {
 	if others := c.nugetOtherPlugins(); others != "" {
 		paths = append(paths, others)
 	}
-	p.Env = append(p.Env, EnvVar{Name: "NUGET_NETFX_PLUGIN_PATHS", Value: secret.NewValue(strings.Join(paths, ";"))})
+	p.Env = append(p.Env, EnvVar{Name: "NUGET_NETFX_PLUGIN_PATHS", Value: secret.NewValue(strings.Join(paths, ";"))},
+		// NuGet caches each plugin's claims in a directory named by a hash of its path, which
+		// is new every run: kept in the private directory, the cache goes with it.
+		EnvVar{Name: "NUGET_PLUGINS_CACHE_PATH", Value: secret.NewValue(filepath.Join(c.Dir, "nuget-plugins-cache"))})
 	if c.Mode == ModeCI {
 		p.Path = append(p.Path, bin)
 	} else {

@@ -268,6 +268,9 @@ func TestNuGetPluginPlan(t *testing.T) {
 		for _, e := range p.Env {
 			vars[e.Name] = e.Value.Reveal()
 		}
+		if vars["NUGET_PLUGINS_CACHE_PATH"] != filepath.Join(c.Dir, "nuget-plugins-cache") {
+			t.Errorf("mode %d: NUGET_PLUGINS_CACHE_PATH=%q, want it in the private directory", mode, vars["NUGET_PLUGINS_CACHE_PATH"])
+		}
 		if want := l.Path + ";" + aacp; vars["NUGET_NETFX_PLUGIN_PATHS"] != want {
 			t.Errorf("mode %d: NUGET_NETFX_PLUGIN_PATHS=%q, want %q", mode, vars["NUGET_NETFX_PLUGIN_PATHS"], want)
 		}
