@@ -66,8 +66,9 @@ type PlanVar struct {
 
 // PlanFile is one file written in the private directory.
 type PlanFile struct {
-	Path   string `json:"path"`
-	Secret bool   `json:"secret"`
+	Path     string `json:"path"`
+	Secret   bool   `json:"secret"`
+	Launcher bool   `json:"launcher,omitempty"` // a launcher a tool runs (NuGet's plugin), 0700
 }
 
 // PlanMasks says how much is redacted (run) or registered with the masker (inject).
@@ -211,7 +212,7 @@ func (s *session) planTools(r *PlanReport, po PlanOptions) error {
 		r.Variables = append(r.Variables, PlanVar{Name: e.Name, Secret: e.Secret, From: "tools"})
 	}
 	for _, f := range plan.Files {
-		r.Files = append(r.Files, PlanFile{Path: filepath.ToSlash(f.Path), Secret: f.Secret})
+		r.Files = append(r.Files, PlanFile{Path: filepath.ToSlash(f.Path), Secret: f.Secret, Launcher: f.Exec})
 	}
 	r.Masked = PlanMasks{Forms: len(s.patterns(res, plan))}
 	for _, sec := range res.secrets {
@@ -303,6 +304,9 @@ func (r PlanReport) print(w io.Writer) {
 			kind := "holds no secret"
 			if f.Secret {
 				kind = "holds a secret"
+			}
+			if f.Launcher {
+				kind = "a launcher (0700) that " + kind
 			}
 			fmt.Fprintf(tw, "  %s\t%s\n", f.Path, kind)
 		}
