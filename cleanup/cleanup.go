@@ -64,6 +64,18 @@ func (r *Registry) Add(a Action, undo func(context.Context) error) {
 	r.items = append(r.items, item{a, undo})
 }
 
+// SetExpiry records that the thing kind/id now expires at expiry (a PAT whose life was
+// extended): Run must not skip it as expired before then.
+func (r *Registry) SetExpiry(kind, id string, expiry time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.items {
+		if r.items[i].action.Kind == kind && r.items[i].action.ID == id {
+			r.items[i].action.Expiry = expiry
+		}
+	}
+}
+
 // Actions lists what is registered, in registration order.
 func (r *Registry) Actions() []Action {
 	r.mu.Lock()

@@ -1,6 +1,7 @@
 package cleanup
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,4 +118,35 @@ func FuzzReadJournal(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A PAT whose life `run` extended is written again with its new expiry: after a crash, the
+// sweep sees the later one, and does not skip the PAT as expired by then.
+func TestJournalExtendedExpiry(t *testing.T) {
+	dir := t.TempDir()
+	j := NewJournal(dir)
+	a := j.Begin("ado-pat", map[string]string{"org": "contoso"})
+	first, later := time.Now().Add(-time.Minute).UTC().Truncate(time.Second), time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	a.Created("11111111-2222-3333-4444-555555555555", first)
+	a.Created("11111111-2222-3333-4444-555555555555", later)
+	orphans, err := readJournal(journalFiles(t, dir)[0])
+	if err != nil || len(orphans) != 1 {
+		t.Fatalf("orphans %+v, %v", orphans, err)
+	}
+	if !orphans[0].Action.Expiry.Equal(later) {
+		t.Errorf("expiry %v, want the extended %v", orphans[0].Action.Expiry, later)
+	}
+}
+
+// SetExpiry moves an action's expiry, so Run undoes what would otherwise count as expired.
+func TestRegistrySetExpiry(t *testing.T) {
+	now := time.Now()
+	r := &Registry{now: func() time.Time { return now }}
+	undone := 0
+	r.Add(Action{Kind: "ado-pat", ID: "a", Expiry: now.Add(-time.Second)}, func(context.Context) error { undone++; return nil })
+	r.Add(Action{Kind: "ado-pat", ID: "b", Expiry: now.Add(-time.Second)}, func(context.Context) error { undone += 10; return nil })
+	r.SetExpiry("ado-pat", "a", now.Add(time.Hour))
+	if err := r.Run(context.Background(), nil); err != nil || undone != 1 {
+		t.Errorf("undone %d (%v), want only the extended one", undone, err)
+	}
 }

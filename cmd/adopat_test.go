@@ -14,6 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/patinject/patinject/cmd"
+	"github.com/patinject/patinject/internal/testpeer"
 	"github.com/patinject/patinject/source/adopat/adotest"
 )
 
@@ -395,4 +396,51 @@ func TestAdoPatCleanupSkipsExpired(t *testing.T) {
 	if !strings.Contains(stderr, "already expired") {
 		t.Errorf("cleanup did not say why it skipped the PAT: %s", stderr)
 	}
+}
+
+// A job longer than the PAT's ttl= under run: patinject extends the same PAT before it expires
+// (the lifecycle API's update), so the value CMD was handed still opens the REST API after the
+// first validTo, and the PAT is revoked at the end even though that first validTo has passed.
+// When the extension is refused, the run warns with the reason, and the PAT expires.
+func TestAdoPatRunExtendsAPATThatOutlivesItsTTL(t *testing.T) {
+	testpeer.Command(t, "curl")
+	const job = `curl -sf -o /dev/null -u ":$T" "$API" && echo first-ok
+sleep 14
+curl -sf -o /dev/null -u ":$T" "$API" && echo later-ok`
+	t.Run("extended", func(t *testing.T) {
+		srv := adotest.NewServer(t)
+		t.Setenv("API", srv.URL+"/contoso/_apis/projects?api-version=7.1")
+		code, stdout, stderr := runMain(t, "run", "--debug",
+			"--token", "ado-pat://contoso?scope=vso.project&ttl=8s", "--token-env", "T",
+			"--ado-url", srv.URL, "--ado-access-token", "file:"+entraFile(t, srv),
+			"--", "sh", "-c", job)
+		if code != 0 || !strings.Contains(stdout, "first-ok") || !strings.Contains(stdout, "later-ok") {
+			t.Fatalf("exit %d; stdout %q; stderr %s", code, stdout, stderr)
+		}
+		if n := srv.Requests(adotest.OpUpdate); n < 2 {
+			t.Errorf("%d updates, want the PAT extended at least twice in 14 s of an 8 s ttl", n)
+		}
+		p := assertOneMintOneRevoke(t, srv)
+		if !strings.Contains(stderr, "extended") || strings.Contains(stderr, p.Token) {
+			t.Errorf("--debug does not say the PAT was extended, or shows it: %s", stderr)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		srv := adotest.NewServer(t)
+		srv.Fault(adotest.OpUpdate, adotest.Fault{TokenError: "patLifespanPolicyViolation", Times: 100})
+		t.Setenv("API", srv.URL+"/contoso/_apis/projects?api-version=7.1")
+		code, stdout, stderr := runMain(t, "run",
+			"--token", "ado-pat://contoso?scope=vso.project&ttl=8s", "--token-env", "T",
+			"--ado-url", srv.URL, "--ado-access-token", "file:"+entraFile(t, srv),
+			"--", "sh", "-c", job)
+		if code == 0 || !strings.Contains(stdout, "first-ok") || strings.Contains(stdout, "later-ok") {
+			t.Fatalf("exit %d; stdout %q: want the later call refused with the PAT expired", code, stdout)
+		}
+		if !strings.Contains(stderr, "could not be extended") || !strings.Contains(stderr, "--token (ado-pat://contoso") {
+			t.Errorf("no warning naming the PAT and the failure: %s", stderr)
+		}
+		if srv.Creates() != 1 || len(srv.Live()) != 0 {
+			t.Errorf("creates %d, live %d", srv.Creates(), len(srv.Live()))
+		}
+	})
 }

@@ -165,10 +165,13 @@ func (s *session) runChild(ro RunOptions, r resolved, plan inject.Plan, sigs <-c
 		s.setLearner(&learner{known: known, streams: redactors})
 	}
 	stdin, _ := s.p.Stdin.(*os.File)
+	// A minted PAT is extended while the command runs (ado-pat://, a job longer than ttl=).
+	stopKeeping := s.keepAlive(r)
 	code, runErr := runner.Run(runner.Command{
 		Args: ro.Args, Env: s.childEnv(r, plan), Stdin: stdin, Stdout: stdout, Stderr: stderr, Signals: sigs,
 		Private: s.private,
 	})
+	stopKeeping()
 	for _, red := range redactors {
 		if ferr := red.Flush(); ferr != nil && runErr == nil {
 			runErr = ferr

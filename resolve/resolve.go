@@ -42,6 +42,10 @@ type Resolved struct {
 	// any user name) or "bearer" (Authorization: Bearer); "" when it does not say. The Vault
 	// source reads it from a response's token_type (the Azure DevOps secrets engine's creds).
 	TokenType string
+	// Extend, when the source can, moves the expiry of what it minted forward by its original
+	// lifetime and returns the new expiry; the value stays the same (a PAT's validTo). `run`
+	// calls it shortly before expiry for as long as the command runs.
+	Extend func(context.Context) (time.Time, error)
 }
 
 // Request asks for one secret: Ref is resolved, or Literal is taken as it is (a dotenv value that
@@ -165,6 +169,17 @@ func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]secret.Secret
 			out, err := r.Sources[q.Ref.Scheme].Resolve(ctx, q.Ref)
 			if err == nil && out.Undo != nil && r.Registry != nil {
 				r.Registry.Add(out.Action, out.Undo)
+				if out.Extend != nil {
+					// The registry learns each new expiry, or it would skip the undo as moot.
+					extend, act, reg := out.Extend, out.Action, r.Registry
+					out.Extend = func(ctx context.Context) (time.Time, error) {
+						exp, err := extend(ctx)
+						if err == nil {
+							reg.SetExpiry(act.Kind, act.ID, exp)
+						}
+						return exp, err
+					}
+				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -198,7 +213,7 @@ func (r *Resolver) Resolve(ctx context.Context, reqs []Request) ([]secret.Secret
 			}
 		} else {
 			res := results[q.Ref.Raw].res
-			s.Value, s.Expiry, s.Origin, s.TokenType = res.Value, res.Expiry, q.Ref.String(), res.TokenType
+			s.Value, s.Expiry, s.Origin, s.TokenType, s.Extend = res.Value, res.Expiry, q.Ref.String(), res.TokenType, res.Extend
 		}
 		secrets = append(secrets, s)
 	}

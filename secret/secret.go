@@ -3,6 +3,7 @@
 package secret
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -42,4 +43,6 @@ type Secret struct {
 	// TokenType is how the credential is presented, when its source says: "pat" (Basic auth,
 	// any user name) or "bearer" (Authorization: Bearer); "" when it does not.
 	TokenType string
+	// Extend, when set, moves Expiry forward (see resolve.Resolved.Extend).
+	Extend func(context.Context) (time.Time, error)
 }

@@ -260,6 +260,19 @@ func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (resolve.Resolved,
 	return resolve.Resolved{
 		Value:  pat.Token,
 		Expiry: pat.ValidTo,
+		Extend: func(ctx context.Context) (time.Time, error) {
+			validTo := now().Add(spec.TTL).UTC()
+			p, err := client.Extend(ctx, org, id, validTo)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("extending PAT %s in %s: %w", id, org, err)
+			}
+			if !p.ValidTo.IsZero() {
+				validTo = p.ValidTo
+			}
+			// The journal too: a crash after this leaves a PAT that is still to be revoked.
+			entry.Created(id, validTo)
+			return validTo, nil
+		},
 		Undo: func(ctx context.Context) error {
 			err := client.RevokeVerified(ctx, org, id, act.Label)
 			if err == nil {
