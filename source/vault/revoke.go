@@ -27,6 +27,37 @@ func retry(ctx context.Context, f func(context.Context) error) error {
 
 // revokeLease revokes one lease and waits until the engine has taken it back (sync). A lease
 // that is already gone counts as revoked.
+// renewLease asks Vault for increment more seconds of the lease id (sys/leases/renew), first
+// renewing patinject's own login token (a lease dies with the token it was read with), and
+// journals the new expiry. Vault may grant less (the role's max_ttl): the expiry it answers
+// is returned; none at all is an error.
+func (s *session) renewLease(ctx context.Context, id string, increment int) (time.Time, error) {
+	if s.loggedIn {
+		if _, err := s.client.Auth().Token().RenewSelfWithContext(ctx, 0); err != nil {
+			s.log.Debug("vault: the login token was not renewed", "err", err)
+		}
+	}
+	var sec *api.Secret
+	err := retry(ctx, func(ctx context.Context) error {
+		var err error
+		sec, err = s.client.Logical().WriteWithContext(ctx, "sys/leases/renew", map[string]any{"lease_id": id, "increment": increment})
+		return err
+	})
+	if err != nil {
+		return time.Time{}, s.describe("renew lease", id, lacks("update", "sys/leases/renew"), err)
+	}
+	if sec == nil || sec.LeaseDuration <= 0 {
+		return time.Time{}, fmt.Errorf("vault: lease %s: Vault granted no more time (the role's max_ttl is reached)", id)
+	}
+	exp := time.Now().Add(time.Duration(sec.LeaseDuration) * time.Second)
+	s.mu.Lock()
+	e := s.leaseLog[id]
+	s.mu.Unlock()
+	e.Created(id, exp)
+	s.log.Debug("vault: lease renewed", "lease", id, "ttl", time.Duration(sec.LeaseDuration)*time.Second)
+	return exp, nil
+}
+
 func (s *session) revokeLease(ctx context.Context, id string) error {
 	err := retry(ctx, func(ctx context.Context) error {
 		_, err := s.client.Logical().WriteWithContext(ctx, "sys/leases/revoke", map[string]any{"lease_id": id, "sync": true})

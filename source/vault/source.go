@@ -467,9 +467,15 @@ func (s *session) leased(sec *api.Secret, path string, now time.Time) resolve.Re
 	}
 	s.log.Debug("vault: leased", "path", path, "lease", sec.LeaseID, "ttl", time.Duration(sec.LeaseDuration)*time.Second)
 	lease := sec.LeaseID
+	var extend func(context.Context) (time.Time, error)
+	if sec.Renewable && sec.LeaseDuration > 0 {
+		increment := sec.LeaseDuration
+		extend = func(ctx context.Context) (time.Time, error) { return s.renewLease(ctx, lease, increment) }
+	}
 	return resolve.Resolved{
 		Expiry: exp,
 		Action: act,
+		Extend: extend,
 		Undo: func(ctx context.Context) error {
 			err := s.revokeLease(ctx, lease)
 			if err == nil {

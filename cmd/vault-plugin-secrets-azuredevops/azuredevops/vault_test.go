@@ -247,6 +247,7 @@ func TestVaultDevServer(t *testing.T) {
 	})
 
 	t.Run("patinject run clones with a leased PAT", func(t *testing.T) { patinjectRun(t, w) })
+	t.Run("patinject run renews the lease of a job longer than its ttl", func(t *testing.T) { patinjectRunRenews(t, w) })
 	t.Run("patinject inject and cleanup", func(t *testing.T) { patinjectInject(t, w) })
 
 	t.Run("rotate-root", func(t *testing.T) {
@@ -490,6 +491,33 @@ func patinjectRun(t *testing.T, w *world) {
 		t.Error("git never presented the PAT")
 	}
 	if l := leasesUnder(t, w, "azuredevops/creds/ci-read/"); len(l) != 0 {
+		t.Errorf("leases left after the run: %v", l)
+	}
+}
+
+// patinjectRunRenews: a job that outlives the lease (a 6-second role): patinject renews the
+// lease while the command runs (sys/leases/renew, which the engine answers by extending the
+// PAT), so the PAT Vault would have revoked at the lease's end still serves git 12 seconds in;
+// at the end the lease and the PAT are gone.
+func patinjectRunRenews(t *testing.T, w *world) {
+	w.v.mustVault(t, "", "write", "azuredevops/roles/ci-short", "organization=contoso", "scopes=vso.code", "ttl=6s", "max_ttl=10m")
+	git := gitServer(t, w)
+	home := t.TempDir()
+	cmd := patinjectCmd(t, w, home, "run", "--debug", "--token", "vault://azuredevops/creds/ci-short#token", "--git", git.URL,
+		"--", "sh", "-c", `git clone -q "$0" clone && sleep 12 && git ls-remote "$0" >/dev/null && echo LATER-OK`, git.Repo)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "LATER-OK") {
+		t.Fatalf("patinject run: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "vault: lease renewed") {
+		t.Errorf("--debug does not show a renewal:\n%s", out)
+	}
+	last := w.ado.PATs()[len(w.ado.PATs())-1]
+	if strings.Contains(string(out), last.Token) {
+		t.Error("patinject's output holds the PAT")
+	}
+	eventually(t, 30*time.Second, "PAT revoked after the run", revoked(w.ado, last.AuthorizationID))
+	if l := leasesUnder(t, w, "azuredevops/creds/ci-short/"); len(l) != 0 {
 		t.Errorf("leases left after the run: %v", l)
 	}
 }
