@@ -54,6 +54,7 @@ jobs:
 // one from the plugin that the action put on NUGET_NETFX_PLUGIN_PATHS (and on PATH through
 // GITHUB_PATH). No token reaches the log.
 func TestActEntra(t *testing.T) {
+	t.Parallel() // mostly sleeping through a token's lifetime, with a HOME of its own
 	ca := entratest.NewCA(t)
 	e := entratest.Start(t, ca, entratest.Options{TokenLifetime: 20 * time.Second})
 	gh := entratest.StartGitHub(t, ca, "contoso/app", "refs/heads/main")

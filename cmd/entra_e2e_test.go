@@ -466,6 +466,7 @@ func parseGitHubEnv(s string) map[string]string {
 // helper after the first token expired, under run (the helper asks the running patinject) and
 // after inject (the helper exchanges again from the job's GitHub identity).
 func TestEntraRefreshLongJob(t *testing.T) {
+	t.Parallel() // mostly sleeping through token lifetimes, in a world of its own
 	w := newEntraWorld(t)
 	longJob := `set -e
 git clone -q "$REPO" app
@@ -516,6 +517,7 @@ git push -q origin HEAD:main
 // patinject) and after inject on GitHub and Azure Pipelines (exchanged again from the job's
 // identity). The feed takes only an unexpired token; the first restore uses the first one.
 func TestEntraNuGetRefresh(t *testing.T) {
+	t.Parallel() // mostly sleeping through token lifetimes, in a world of its own
 	w := newEntraWorld(t)
 	mono := testpeer.Command(t, "mono")
 	exe := testpeer.Env(t, "PATINJECT_TEST_NUGET")
