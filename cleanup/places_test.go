@@ -96,3 +96,25 @@ func TestCheckEndpoint(t *testing.T) {
 		t.Errorf("another port was accepted")
 	}
 }
+
+// The names patinject gives its private directories and summaries, and nothing else.
+func TestPrivateNames(t *testing.T) {
+	for name, want := range map[string]bool{
+		"patinject-0123abcd": true, "patinject-" + strings.Repeat("f", 64): true,
+		"patinject-abc": false, "patinject-" + strings.Repeat("f", 65): false,
+		"patinject-0123ABCD": false, "patinject-0123abcg": false, "patinject-": false,
+		"xpatinject-0123abcd": false, "patinject-0123abcd/..": false, "patinject-0123abcd-summary.md": false,
+	} {
+		if got := privateDirName(name); got != want {
+			t.Errorf("privateDirName(%q) = %v, want %v", name, got, want)
+		}
+	}
+	for name, want := range map[string]bool{
+		"patinject-0123abcd-summary.md": true, "patinject-0123abcd-summary.mdx": false,
+		"patinject-0123abcd": false, "patinject-xyz1-summary.md": false, "patinject--summary.md": false,
+	} {
+		if got := summaryName(name); got != want {
+			t.Errorf("summaryName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
