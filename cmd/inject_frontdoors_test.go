@@ -570,17 +570,6 @@ type fakeRun struct {
 	env  map[string]string
 }
 
-func nodeOrSkip(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("node is not on PATH")
-		}
-		t.Skip("SKIPPED: node is not on PATH")
-	}
-	return p
-}
 
 // fakeBin writes an executable NAME into a new directory that records how it was started.
 func fakeBin(t *testing.T, name, dump string, code int) string {
@@ -618,7 +607,7 @@ func readFakeRun(t *testing.T, dump string) *fakeRun {
 // runNode runs script with exactly env (PATH included) and returns stdout and the exit code.
 func runNode(t *testing.T, script string, env map[string]string) (string, int) {
 	t.Helper()
-	c := exec.Command(nodeOrSkip(t), script)
+	c := exec.Command(testpeer.Command(t, "node"), script)
 	for k, v := range env {
 		c.Env = append(c.Env, k+"="+v)
 	}
@@ -633,7 +622,7 @@ func runNode(t *testing.T, script string, env map[string]string) (string, int) {
 }
 
 func TestActionJavaScript(t *testing.T) {
-	nodeOrSkip(t)
+	testpeer.Command(t, "node")
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	dump := t.TempDir()
 	bin := fakeBin(t, "patinject", dump, 3)
@@ -716,7 +705,7 @@ func TestActionJavaScript(t *testing.T) {
 }
 
 func TestActionJavaScriptBuildsWhenNotOnPath(t *testing.T) {
-	nodeOrSkip(t)
+	testpeer.Command(t, "node")
 	abs, _ := filepath.Abs("../action/main.js")
 	dump := t.TempDir()
 	// A fake go that "builds" by writing the fake patinject where -o says.
@@ -739,7 +728,7 @@ func TestActionJavaScriptBuildsWhenNotOnPath(t *testing.T) {
 }
 
 func TestTaskJavaScriptScrubsAgentSecrets(t *testing.T) {
-	nodeOrSkip(t)
+	testpeer.Command(t, "node")
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	leaks := map[string]string{
 		"SECRET_MYSECRET":                                         "leak-secret-variable",
@@ -815,7 +804,7 @@ func TestTaskJavaScriptScrubsAgentSecrets(t *testing.T) {
 }
 
 func TestTaskJavaScriptPostAndFailure(t *testing.T) {
-	nodeOrSkip(t)
+	testpeer.Command(t, "node")
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	dump := t.TempDir()
 	bin := fakeBin(t, "patinject", dump, 123)

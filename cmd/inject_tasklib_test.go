@@ -43,7 +43,7 @@ process.stdin.on('end', () => {
 func taskLibParse(t *testing.T, lines []string) []taskLibCommand {
 	t.Helper()
 	dir := testpeer.Env(t, "PATINJECT_TEST_TASKLIB")
-	node := nodeOrSkip(t)
+	node := testpeer.Command(t, "node")
 	in, _ := json.Marshal(lines)
 	c := exec.Command(node, "-e", taskLibScript)
 	c.Dir = dir

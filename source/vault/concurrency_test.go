@@ -97,9 +97,6 @@ func TestConcurrentResolveSharesLoginAndMounts(t *testing.T) {
 
 // Ten secrets should cost about the round trips of one: login, mount lookup, read.
 func TestResolveLatencyRatio(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes about a second")
-	}
 	f := setup(t)
 	p := newProxy(t, f.srv.Addr, 50*time.Millisecond)
 	took := func(n int) time.Duration {
