@@ -570,7 +570,6 @@ type fakeRun struct {
 	env  map[string]string
 }
 
-
 // fakeBin writes an executable NAME into a new directory that records how it was started.
 func fakeBin(t *testing.T, name, dump string, code int) string {
 	t.Helper()
