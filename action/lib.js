@@ -60,12 +60,16 @@ function input(name) {
 // environment less the INPUT_* variables (the inputs reach the child as flags) and less the
 // runtime token the runner gives node actions for caches and artifacts, which patinject has no
 // use for. ACTIONS_ID_TOKEN_REQUEST_* stay: Vault jwt login asks for the job's ID token.
-function childSetup(table) {
+//
+// Given pin (the post step), the pinned variables set or changed since the main step are dropped
+// first, before the inputs become flags and variables again; dropped names them.
+function childSetup(table, pin) {
   const env = Object.assign({}, process.env);
   for (const k of Object.keys(env)) {
     if (k.startsWith('INPUT_') || k === 'ACTIONS_RUNTIME_TOKEN' || k === 'PATINJECT_DOWNLOAD_URL') delete env[k];
   }
-  return { args: launch.flagsFrom(table, input, env), env };
+  const dropped = pin ? unpinned(env, pin) : [];
+  return { args: launch.flagsFrom(table, input, env), env, dropped };
 }
 
 // findOrInstall returns the patinject to run, saying which and where it came from: the one on
@@ -101,6 +105,35 @@ function findOrBuild(log) {
   });
 }
 
+// PINNED are the variables that decide where patinject sends a credential, whom it trusts, or
+// what cleanup does: its own flags (PATINJECT_*), Vault's and the Azure SDK's settings, the ID
+// token request, proxies and CA files. A later step can set any of them for the post step
+// through GITHUB_ENV, so the post step takes them only as the main step saw them.
+const PINNED = /^(PATINJECT_|VAULT_|AZURE_|ACTIONS_ID_TOKEN_REQUEST_|SSL_CERT_|NODE_EXTRA_CA_CERTS$|(HTTPS?|ALL|NO)_PROXY$)/i;
+
+// envPin is the SHA-256 of each pinned variable of env, by name: what the main step saves (no
+// value is saved, some are secrets).
+function envPin(env) {
+  const pin = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (PINNED.test(k)) pin[k] = crypto.createHash('sha256').update(v).digest('hex');
+  }
+  return pin;
+}
+
+// unpinned removes from env the pinned variables the main step did not see with that value,
+// and returns their names, sorted.
+function unpinned(env, pin) {
+  const dropped = [];
+  for (const k of Object.keys(env)) {
+    if (PINNED.test(k) && pin[k] !== crypto.createHash('sha256').update(env[k]).digest('hex')) {
+      delete env[k];
+      dropped.push(k);
+    }
+  }
+  return dropped.sort();
+}
+
 // saveState appends NAME<<DELIM, value, DELIM to GITHUB_STATE, as actions/toolkit does.
 function saveState(name, value) {
   const file = process.env.GITHUB_STATE;
@@ -118,4 +151,4 @@ function fail(err) {
   process.exitCode = 1;
 }
 
-module.exports = { INPUTS, SOURCE_INPUTS, input, childSetup, findOrInstall, findOrBuild, saveState, run: launch.run, fail };
+module.exports = { INPUTS, SOURCE_INPUTS, input, childSetup, findOrInstall, findOrBuild, saveState, envPin, run: launch.run, fail };

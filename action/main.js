@@ -2,7 +2,8 @@
 // masks, hands the secrets on through GITHUB_ENV and tool configuration under RUNNER_TEMP, and
 // records what the post step undoes. It saves, through the action's own state (GITHUB_STATE,
 // which later steps cannot write), the path and SHA-256 of the patinject it ran: the post step
-// runs that binary and no other.
+// runs that binary and no other; and a SHA-256 of each variable that steers patinject, which
+// the post step takes only with that value (lib.PINNED).
 'use strict';
 
 const lib = require('./lib');
@@ -13,6 +14,7 @@ async function main() {
   const bin = await lib.findOrInstall((msg) => console.log(msg));
   lib.saveState('bin', bin);
   lib.saveState('binsha256', release.fileSHA256(bin));
+  lib.saveState('envpin', JSON.stringify(lib.envPin(process.env)));
   process.exitCode = lib.run(bin, ['inject', '--platform', 'github', ...args], env);
 }
 

@@ -49,7 +49,18 @@ function main() {
   if (state === '') {
     console.log('patinject: the main step recorded no state (patinject may have died): cleanup takes back what its journal holds');
   }
-  const { args, env } = lib.childSetup(lib.SOURCE_INPUTS);
+  let pin = {};
+  try {
+    pin = JSON.parse(process.env.STATE_envpin || '{}');
+  } catch (e) {
+    refuse('the main step saved no readable list of the variables that steer patinject');
+  }
+  // Set (or changed) after the main step: by a later step, through GITHUB_ENV. Dropped before
+  // the inputs are turned into variables again, so what the post step's own inputs say stands.
+  const { args, env, dropped } = lib.childSetup(lib.SOURCE_INPUTS, pin);
+  if (dropped.length > 0) {
+    console.log(`patinject: ignoring ${dropped.join(', ')}: set after the main step ran (a later step, through GITHUB_ENV), so not trusted by cleanup`);
+  }
   const stateArgs = state ? ['--state', state] : [];
   process.exitCode = lib.run(bin, ['cleanup', '--platform', 'github', ...stateArgs, ...args], env);
 }

@@ -77,6 +77,12 @@ jobs:
           printf 'length %s\n' "${#ADO_PAT}"
       - name: outputs
         run: echo "authorization id ${{ steps.pat.outputs.authorization-id }}, expires ${{ steps.pat.outputs.expiry }}"
+      - name: a hostile later step tries to steer the post step through GITHUB_ENV
+        run: |
+          echo "PATINJECT_ADO_ACCESS_TOKEN=env:HOSTILE" >> "$GITHUB_ENV"
+          echo "PATINJECT_TRUST_UNVERIFIED_STATE=true" >> "$GITHUB_ENV"
+          echo "PATINJECT_ORPHANS=true" >> "$GITHUB_ENV"
+          echo "HTTP_PROXY=http://127.0.0.1:9/" >> "$GITHUB_ENV"
 `
 
 // TestActEndToEnd runs the action in nektos/act, a GitHub Actions runner emulation, on the
@@ -128,7 +134,7 @@ func TestActEndToEnd(t *testing.T) {
 	if len(left) > 0 {
 		t.Errorf("left behind in RUNNER_TEMP after the post step: %v", left)
 	}
-	for _, want := range []string{"(found on PATH)", "patinject: handed on"} {
+	for _, want := range []string{"(found on PATH)", "patinject: handed on", "ignoring HTTP_PROXY, PATINJECT_ADO_ACCESS_TOKEN, PATINJECT_ORPHANS, PATINJECT_TRUST_UNVERIFIED_STATE"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("act's output lacks %q", want)
 		}
