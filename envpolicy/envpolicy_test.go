@@ -64,3 +64,17 @@ func TestValueWarning(t *testing.T) {
 		}
 	}
 }
+
+// The names that say where patinject or the tools it configures send a credential, or what they
+// run, are refused; a credential the Azure CLI reads under the same AZURE_ prefix is not.
+func TestWhereCredentialsGo(t *testing.T) {
+	for _, n := range []string{"AZURE_AUTHORITY_HOST", "azure_client_id", "IDENTITY_ENDPOINT", "VAULT_ADDR", "VAULT_SKIP_VERIFY",
+		"NUGET_NETFX_PLUGIN_PATHS", "NUGET_PLUGIN_PATHS", "MAVEN_ARGS", "NETRC", "NPM_CONFIG_USERCONFIG"} {
+		if ok, _ := Controls(n); !ok {
+			t.Errorf("%s is not refused", n)
+		}
+	}
+	if ok, why := Controls("AZURE_DEVOPS_EXT_PAT"); ok {
+		t.Errorf("AZURE_DEVOPS_EXT_PAT refused (%s)", why)
+	}
+}
