@@ -499,6 +499,10 @@ git push -q origin HEAD:main
 		t.Run("inject-"+platform, func(t *testing.T) {
 			before := len(w.seenTokens())
 			step, out := w.injectStep(platform, "--git", w.helperGit.URL, "--git-credential-helper")
+			// A step between inject and this one pointed the authority elsewhere (GITHUB_ENV,
+			// task.setvariable): the helper still exchanges where inject did, and the job's ID
+			// token goes nowhere else.
+			step = append(step, "AZURE_AUTHORITY_HOST=https://127.0.0.1:9/", "AZURE_CLIENT_ID=00000000-0000-0000-0000-0000000000ff")
 			dir, _ := os.MkdirTemp(w.work, "long-inject-")
 			code, gout := w.exec(step, dir, "sh", "-c", longJob)
 			if code != 0 {

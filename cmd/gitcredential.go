@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/patinject/patinject/frontdoor"
 	"github.com/patinject/patinject/inject"
 	"github.com/patinject/patinject/secret"
 )
@@ -30,6 +31,7 @@ func (a *app) gitCredentialCommand() *cli.Command {
 			&cli.Int64Flag{Name: "expiry", Usage: "the token's expiry, Unix `SECONDS`"},
 			&cli.StringFlag{Name: "socket", Usage: "ask the running patinject at `PATH` for a fresh token"},
 			&cli.StringFlag{Name: "refresh", Usage: "get `REF` again when the token in --password-file nears expiry"},
+			&cli.StringFlag{Name: "refresh-env", Usage: "with --refresh, the variables as inject saw them, from `FILE`"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -44,7 +46,8 @@ func (a *app) gitCredentialCommand() *cli.Command {
 				g.Expiry = time.Unix(s, 0)
 			}
 			if c.String("socket") != "" || c.String("refresh") != "" {
-				g.Password, g.Expires = a.p.GitCredentialToken(c.String("socket"), c.String("refresh"), c.String("password-file"))
+				g.Password, g.Expires = a.p.GitCredentialToken(frontdoor.RefreshFrom{Socket: c.String("socket"),
+					Ref: c.String("refresh"), TokenFile: c.String("password-file"), EnvFile: c.String("refresh-env")})
 			}
 			return g.Serve(c.Args().First(), a.p.Stdin, a.p.Stdout)
 		},

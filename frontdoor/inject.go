@@ -204,8 +204,13 @@ func (s *session) plan(t *target, r resolved, dir string) (inject.Handover, erro
 	cfg := s.o.toolConfig(r.token, dir, s.p.Lookup, inject.ModeCI)
 	s.tokenKind(&cfg, r)
 	if ref, git, nuget := s.refreshes(r); git || nuget {
-		// A later step's helpers get a fresh token from the same CI identity.
-		setRefresh(&cfg, []string{"--refresh", ref.Raw}, git, nuget)
+		// A later step's helpers get a fresh token from the same CI identity, reached as
+		// inject reached it.
+		args := injectRefreshArgs(ref, dir)
+		if err := writeRefreshEnv(args[3], s.p.Lookup); err != nil {
+			return inject.Handover{}, fmt.Errorf("writing %s: %w", args[3], err)
+		}
+		setRefresh(&cfg, args, git, nuget)
 	}
 	plan, err := inject.Build(cfg)
 	if err != nil {

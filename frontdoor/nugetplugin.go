@@ -26,7 +26,7 @@ func (p *Process) NuGetPlugin(ctx context.Context, config string) error {
 	if cfg.Socket == "" && cfg.Refresh == "" {
 		return fmt.Errorf("nuget-plugin: %s names neither a socket nor a reference to refresh", config)
 	}
-	password, _ := p.credentialToken("nuget-plugin", cfg.Socket, cfg.Refresh, cfg.Token)
+	password, _ := p.credentialToken("nuget-plugin", RefreshFrom{Socket: cfg.Socket, Ref: cfg.Refresh, TokenFile: cfg.Token, EnvFile: cfg.RefreshEnv})
 	return inject.NuGetPlugin{
 		Sources:  cfg.Sources,
 		Username: cfg.Username,

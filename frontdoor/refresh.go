@@ -2,6 +2,7 @@ package frontdoor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/credsock"
 	"github.com/patinject/patinject/inject"
+	"github.com/patinject/patinject/internal/privdir"
 	"github.com/patinject/patinject/resolve"
 	"github.com/patinject/patinject/secret"
 )
@@ -80,10 +82,16 @@ func (s *session) planHooks(cfg *inject.Config, r resolved, dir string) {
 	if ref, git, nuget := s.refreshes(r); git || nuget {
 		args := []string{"--socket", filepath.Join(dir, credentialSocket)}
 		if cfg.Mode == inject.ModeCI {
-			args = []string{"--refresh", ref.Raw}
+			args = injectRefreshArgs(ref, dir)
 		}
 		setRefresh(cfg, args, git, nuget)
 	}
+}
+
+// injectRefreshArgs are the helpers' arguments after inject: the reference, and the file in
+// the private directory dir with the variables as inject saw them (writeRefreshEnv).
+func injectRefreshArgs(ref secret.Ref, dir string) []string {
+	return []string{"--refresh", ref.Raw, "--refresh-env", filepath.Join(dir, "refresh-env.json")}
 }
 
 // credentialSocket is the name of run's socket in its private directory.
@@ -137,11 +145,75 @@ const refreshMargin = 2 * time.Minute
 // the running patinject's socket (run), or the token file of `inject`, exchanged again from the
 // same CI identity through the source of REF and written back when it nears expiry. expires
 // reports the expiry of the token last returned.
-func (p *Process) GitCredentialToken(socket, refresh, file string) (password func() (secret.Value, error), expires func() time.Time) {
-	return p.credentialToken("git-credential", socket, refresh, file)
+func (p *Process) GitCredentialToken(f RefreshFrom) (password func() (secret.Value, error), expires func() time.Time) {
+	return p.credentialToken("git-credential", f)
 }
 
-func (p *Process) credentialToken(who, socket, refresh, file string) (password func() (secret.Value, error), expires func() time.Time) {
+// RefreshFrom is where a helper gets a refreshed token: the running patinject's Socket (run), or
+// Ref exchanged again (inject), cached in TokenFile, with the variables that say where the
+// exchange goes (the authority, the identity, the ID token's endpoint, proxies, CA files) as
+// `inject` saw them, from EnvFile: a step between inject and the helper could have changed
+// them to send the job's ID token elsewhere.
+type RefreshFrom struct {
+	Socket, Ref, TokenFile, EnvFile string
+}
+
+// frozenEnv are the variables EnvFile holds. None is a secret.
+var frozenEnv = []string{
+	"AZURE_AUTHORITY_HOST", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE",
+	"AZURESUBSCRIPTION_SERVICE_CONNECTION_ID", "ACTIONS_ID_TOKEN_REQUEST_URL", "SYSTEM_OIDCREQUESTURI",
+	"IDENTITY_ENDPOINT", "MSI_ENDPOINT", "IMDS_ENDPOINT", "SSL_CERT_FILE", "SSL_CERT_DIR",
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+}
+
+// writeRefreshEnv saves the frozen variables as lookup has them (null: unset) to file.
+func writeRefreshEnv(file string, lookup func(string) (string, bool)) error {
+	m := map[string]*string{}
+	for _, k := range frozenEnv {
+		if v, ok := lookup(k); ok {
+			m[k] = &v
+		} else {
+			m[k] = nil
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return privdir.WriteNew(file, b)
+}
+
+// frozenLookup is lookup with the variables of file as inject saw them. They are also set in
+// this process's environment (the helper's own, short-lived), which the Azure SDK reads directly.
+func frozenLookup(file string, lookup func(string) (string, bool)) (func(string) (string, bool), error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading what inject saw: %w (was `patinject cleanup` already run?)", err)
+	}
+	var m map[string]*string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s is not what inject wrote: %v", file, err)
+	}
+	for _, k := range frozenEnv {
+		if v := m[k]; v != nil {
+			os.Setenv(k, *v)
+		} else {
+			os.Unsetenv(k)
+		}
+	}
+	return func(k string) (string, bool) {
+		if v, frozen := m[k]; frozen {
+			if v == nil {
+				return "", false
+			}
+			return *v, true
+		}
+		return lookup(k)
+	}, nil
+}
+
+func (p *Process) credentialToken(who string, f RefreshFrom) (password func() (secret.Value, error), expires func() time.Time) {
+	socket, refresh, file := f.Socket, f.Ref, f.TokenFile
 	var exp time.Time
 	expires = func() time.Time { return exp }
 	if socket != "" {
@@ -170,8 +242,14 @@ func (p *Process) credentialToken(who, socket, refresh, file string) (password f
 		if err != nil {
 			return secret.Value{}, fmt.Errorf(who+": --refresh: %w", err)
 		}
+		lookup := p.Lookup
+		if f.EnvFile != "" {
+			if lookup, err = frozenLookup(f.EnvFile, p.Lookup); err != nil {
+				return secret.Value{}, fmt.Errorf("%s: %w", who, err)
+			}
+		}
 		log := p.Logger(false)
-		r := p.sources().Resolver(resolve.Env{Lookup: p.Lookup, Environ: p.Environ, Log: log,
+		r := p.sources().Resolver(resolve.Env{Lookup: lookup, Environ: p.Environ, Log: log,
 			String: func(string) string { return "" }, Bool: func(string) bool { return false }})
 		rf, ok := r.Sources[ref.Scheme].(resolve.Refresher)
 		if !ok {

@@ -352,7 +352,9 @@ type NuGetPluginConfig struct {
 	Username string   `json:"username"`
 	Socket   string   `json:"socket,omitempty"`     // run: ask the running patinject
 	Refresh  string   `json:"refresh,omitempty"`    // inject: exchange REF again ...
-	Token    string   `json:"token_file,omitempty"` // ... caching the token in this file
+	Token    string   `json:"token_file,omitempty"` // ... caching the token in this file,
+	// ... reaching the identity as inject did (the variables it saw, frontdoor.RefreshFrom)
+	RefreshEnv string `json:"refresh_env,omitempty"`
 }
 
 // NuGetPluginName is the launcher's name: NuGet 6.13+ (dotnet) runs an executable named
@@ -392,6 +394,8 @@ func nugetPluginPlan(c Config, sources []nugetSource) (Plan, error) {
 			cfg.Socket = c.NuGetRefresh[i+1]
 		case "--refresh":
 			cfg.Refresh = c.NuGetRefresh[i+1]
+		case "--refresh-env":
+			cfg.RefreshEnv = c.NuGetRefresh[i+1]
 		}
 	}
 	var p Plan
