@@ -131,7 +131,7 @@ func (a *app) patsGet(c *cli.Context) error {
 	}
 	targets := "all organisations"
 	if p.TargetAccounts != nil {
-		targets = strings.Join(p.TargetAccounts, ", ")
+		targets = frontdoor.OneLine(strings.Join(p.TargetAccounts, ", "))
 	}
 	fmt.Fprintf(a.p.Stdout, "authorization id: %s\nname: %s\nscope: %s\nvalid from: %s\nvalid to: %s\norganisations: %s\n",
 		frontdoor.OneLine(p.AuthorizationID), frontdoor.OneLine(p.DisplayName), frontdoor.OneLine(p.Scope),

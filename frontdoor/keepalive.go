@@ -36,7 +36,11 @@ func (s *session) keepAlive(r resolved) (stop func()) {
 }
 
 // keep extends sec when a quarter of its lifetime (5 minutes at most) is left; after a failure
-// it warns and tries again halfway to the expiry, until it has expired.
+// it warns and tries again halfway to the expiry, but not sooner than retryFloor, and gives up
+// when less than that is left.
+// retryFloor is the least time between two attempts to extend after a failure.
+const retryFloor = 30 * time.Second
+
 func (s *session) keep(ctx context.Context, sec secret.Secret, now func() time.Time) {
 	exp := sec.Expiry
 	margin := min(5*time.Minute, exp.Sub(now())/4)
@@ -62,7 +66,11 @@ func (s *session) keep(ctx context.Context, sec secret.Secret, now func() time.T
 		}
 		if err != nil {
 			s.p.Warnf("%s (%s) expires at %s and could not be extended (trying again): %v", sec.Name, sec.Origin, exp.UTC().Format(time.RFC3339), err)
-			next = now().Add(exp.Sub(now()) / 2)
+			left := exp.Sub(now())
+			if left < 2*retryFloor {
+				return // one warning per attempt is enough; the expiry is said in the last one
+			}
+			next = now().Add(max(left/2, retryFloor))
 			continue
 		}
 		s.log.Debug("extended", "name", sec.Name, "ref", sec.Origin, "until", newExp.UTC().Format(time.RFC3339))

@@ -257,4 +257,5 @@ func (s *session) learnSecret(v secret.Value) {
 	l := s.learnTo
 	s.learnMu.Unlock()
 	l.learn(v)
+	s.p.knowSecrets(v) // and patinject's own messages, which no longer hold it by luck alone
 }

@@ -83,7 +83,8 @@ func unsafeRune(r rune) bool {
 func Commands(s string) string {
 	s = strings.ReplaceAll(s, "##vso[", "##vso␣[")
 	s = strings.ReplaceAll(s, "##[", "##␣[")
-	if strings.HasPrefix(strings.TrimLeft(s, " \t"), "::") {
+	// The runner trims every Unicode space before it looks (.NET TrimStart), not only ' ' and '\t'.
+	if strings.HasPrefix(strings.TrimLeftFunc(s, unicode.IsSpace), "::") {
 		s = "␣" + s
 	}
 	return s

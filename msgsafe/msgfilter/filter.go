@@ -53,10 +53,14 @@ func (f *Filter) String(s string) string {
 	return msgsafe.Commands(msgsafe.Controls(s))
 }
 
-// Line is String for a message that must stay one line: line breaks become spaces first.
+// Line is String for a message that must stay one line: line breaks become spaces, after the
+// redaction (which reads a value split across lines only while the breaks are there).
 func (f *Filter) Line(s string) string {
+	if f != nil {
+		s = f.redact(s)
+	}
 	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	return f.String(s)
+	return msgsafe.Commands(msgsafe.Controls(s))
 }
 
 func (f *Filter) redact(s string) string {
@@ -80,48 +84,4 @@ func (f *Filter) redact(s string) string {
 	io.WriteString(r, s)
 	r.Flush()
 	return b.String()
-}
-
-// Writer returns a writer that filters each line written through it (a line ends at '\n';
-// what is left at Close or at the end of a Write without a break is held until the next '\n'
-// or flushed by Flush). It keeps line breaks, so that a multi-line help text still reads.
-func (f *Filter) Writer(w io.Writer) *LineWriter { return &LineWriter{f: f, w: w} }
-
-// LineWriter is what Filter.Writer returns.
-type LineWriter struct {
-	f   *Filter
-	w   io.Writer
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (lw *LineWriter) Write(p []byte) (int, error) {
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	lw.buf = append(lw.buf, p...)
-	for {
-		i := bytes.IndexByte(lw.buf, '\n')
-		if i < 0 {
-			break
-		}
-		line := string(lw.buf[:i])
-		lw.buf = lw.buf[i+1:]
-		if _, err := io.WriteString(lw.w, lw.f.String(strings.TrimSuffix(line, "\r"))+"\n"); err != nil {
-			return len(p), err
-		}
-	}
-	return len(p), nil
-}
-
-// Flush writes what is held without a line break.
-func (lw *LineWriter) Flush() error {
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	if len(lw.buf) == 0 {
-		return nil
-	}
-	s := lw.f.String(string(lw.buf))
-	lw.buf = nil
-	_, err := io.WriteString(lw.w, s)
-	return err
 }

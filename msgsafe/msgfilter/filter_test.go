@@ -1,10 +1,8 @@
 package msgfilter
 
 import (
-	"bytes"
 	"encoding/base64"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -26,33 +24,19 @@ func TestFilter(t *testing.T) {
 			t.Errorf("Line(%q) = %q: holds the secret", in, got)
 		}
 	}
+	// A value split across lines (a base64 form wrapped, a token cut by \r\n) is redacted
+	// before the lines are joined.
+	wrapped := base64.StdEncoding.EncodeToString([]byte("x:" + secret))
+	for _, in := range []string{wrapped[:12] + "\n" + wrapped[12:], secret[:9] + "\r\n" + secret[9:]} {
+		if got := f.Line("said: " + in); strings.Contains(got, strings.ReplaceAll(strings.ReplaceAll(in, "\r", ""), "\n", " ")) {
+			t.Errorf("Line(%q) = %q: the split value came through", in, got)
+		}
+	}
 	if got := f.Line("abc\ndef\x1b[2K ::x"); got != `abc def\x1b[2K ::x` {
 		t.Errorf("got %q", got)
 	}
 	var nilf *Filter
 	if got := nilf.Line("a\x07b"); got != `a\ab` {
 		t.Errorf("nil filter: got %q", got)
-	}
-}
-
-func TestWriterFiltersEachLine(t *testing.T) {
-	t.Parallel()
-	f := &Filter{}
-	f.Add("Hunter2-secret-value")
-	var out bytes.Buffer
-	w := f.Writer(&out)
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.Write([]byte("level=WARN msg=\"got Hunter2-secret-value\"\n"))
-		}()
-	}
-	wg.Wait()
-	w.Write([]byte("tail Hunter2-secret-value"))
-	w.Flush()
-	if strings.Contains(out.String(), "Hunter2") || strings.Count(out.String(), "\n") != 4 || !strings.HasSuffix(out.String(), "tail ***") {
-		t.Errorf("got %q", out.String())
 	}
 }
