@@ -118,3 +118,27 @@ func TestPrivateNames(t *testing.T) {
 		}
 	}
 }
+
+// A recorded SHA-256 lets a file outside patinject's directories go only when the record was
+// verified: whoever forged an unverified one could read the file and hash it.
+func TestUnverifiedSHA256RemovesNothing(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "user-notes.txt")
+	if err := os.WriteFile(victim, []byte("the user's own file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := fileSHA256(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	act := Action{Kind: "file", ID: victim, Params: map[string]string{ParamSHA256: sum}}
+	if err := (Places{TempDirs: []string{dir}, Unverified: true}).Remove(act); err == nil {
+		t.Errorf("an unverified record removed %s by its SHA-256", victim)
+	}
+	if _, err := os.Stat(victim); err != nil {
+		t.Fatalf("the file is gone: %v", err)
+	}
+	if err := (Places{TempDirs: []string{dir}}).Remove(act); err != nil {
+		t.Errorf("a verified record with the file's SHA-256: %v", err)
+	}
+}

@@ -165,6 +165,9 @@ func (s *State) Len() int {
 
 // KeyIDs lists the ids of the records' keys, in file order.
 func (s *State) KeyIDs() []string {
+	if s == nil {
+		return nil
+	}
 	var ids []string
 	for _, r := range s.records {
 		ids = append(ids, r.KeyID)

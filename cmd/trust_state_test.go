@@ -308,3 +308,28 @@ func stateRecords(t *testing.T, path string) (string, []cleanup.Action) {
 	}
 	return platform, acts
 }
+
+// A later step deletes the state file, or empties it: the post step has the key but no record
+// for it, and says so where people look (the PAT stays live until it expires), failing only
+// under --strict-cleanup. Before, it said nothing at the default level.
+func TestCleanupSaysWhenItsRecordIsGone(t *testing.T) {
+	for _, how := range []string{"deleted", "emptied"} {
+		t.Run(how, func(t *testing.T) {
+			srv := adotest.NewServer(t)
+			_, temp, post := injectPAT(t, srv)
+			path := filepath.Join(temp, frontdoor.StateFileName)
+			if how == "deleted" {
+				os.Remove(path)
+			} else if err := os.WriteFile(path, []byte(`{"version":2,"records":[]}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			stdout, _, code := runInProcess(t, post, "cleanup", "--ado-url", srv.URL, "--ado-access-token", "env:ENTRA")
+			if code != 0 || !strings.Contains(stdout, "::warning") || !strings.Contains(stdout, "its record is not in") {
+				t.Errorf("exit %d, stdout %q: want a warning that the record is gone", code, stdout)
+			}
+			if _, _, code := runInProcess(t, post, "cleanup", "--strict-cleanup", "--ado-url", srv.URL, "--ado-access-token", "env:ENTRA"); code != ExitCleanup {
+				t.Errorf("strict: exit %d, want %d", code, ExitCleanup)
+			}
+		})
+	}
+}

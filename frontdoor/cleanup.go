@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"path/filepath"
 	"strings"
 
@@ -65,6 +66,13 @@ func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) er
 			return strictly(o)
 		}
 	}
+	if k, ok, kerr := cleanup.KeyFromEnv(string(pl), p.Lookup); kerr == nil && ok && !slices.Contains(st.KeyIDs(), k.ID()) {
+		// The post step got inject's key, but its record is not in the state: the file was
+		// deleted or emptied after inject, by a later step, which leaves what it minted live.
+		p.platformWarn(pl, fmt.Sprintf("the key that inject handed to this post step is here, but its record is not in %s "+
+			"(deleted or emptied after inject: by a later step?); what it minted may stay live until it expires", path))
+		return strictly(o)
+	}
 	if st.Len() == 0 {
 		log.Debug("nothing to clean up", "state", path)
 		if st != nil {
@@ -90,7 +98,9 @@ func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) er
 	var allFailed []cleanup.Action
 	var allRevoked []string
 	for _, rec := range opened {
-		failed, revoked := p.undoAll(ctx, o, pl, places, rec.Record.Actions)
+		where := places
+		where.Unverified = !rec.Verified
+		failed, revoked := p.undoAll(ctx, o, pl, where, rec.Record.Actions)
 		total += len(rec.Record.Actions)
 		failedCount += len(failed)
 		allFailed = append(allFailed, failed...)
