@@ -168,7 +168,8 @@ func runAct(t *testing.T, workflow string, o actOptions) (out, home string, err 
 	goBin := testpeer.Command(t, "go")
 
 	bin := t.TempDir()
-	build := exec.Command(goBin, "build", "-o", filepath.Join(bin, "patinject"), "./cmd/patinject")
+	// With the lifecycle tests' hook (source/adopat/testhook.go), which release builds lack.
+	build := exec.Command(goBin, "build", "-tags", "patinject_testhooks", "-o", filepath.Join(bin, "patinject"), "./cmd/patinject")
 	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

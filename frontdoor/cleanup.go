@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -243,9 +242,14 @@ func (p *Process) cleanupSummary(pl cienv.Platform, env cienv.Context, revoked [
 	case pl == cienv.GitHub && env.GitHubSummary != "":
 		err = appendFile(env.GitHubSummary, b.String())
 	case pl == cienv.Azure && env.AgentTemp != "":
-		path := filepath.Join(env.AgentTemp, fmt.Sprintf("patinject-cleanup-%d.md", os.Getpid()))
-		if err = os.WriteFile(path, []byte(b.String()), 0o600); err == nil {
-			fmt.Fprintln(p.Stdout, inject.AzureCommand("task.uploadsummary", nil, path))
+		// In a private directory of its own, created exclusively, never through a planted link;
+		// the agent uploads it after this step and empties its temp directory after the job.
+		var pd *privdir.Dir
+		if pd, err = privdir.New(env.AgentTemp); err == nil {
+			var path string
+			if path, err = pd.WriteFile("cleanup-summary.md", []byte(b.String())); err == nil {
+				fmt.Fprintln(p.Stdout, inject.AzureCommand("task.uploadsummary", nil, path))
+			}
 		}
 	}
 	if err != nil {

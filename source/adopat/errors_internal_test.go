@@ -21,3 +21,15 @@ func TestServerMessageHidesReflectedToken(t *testing.T) {
 		}
 	}
 }
+
+// The journal's name finds a PAT only when it ends in patinject's random tag.
+func TestHasTag(t *testing.T) {
+	for name, want := range map[string]bool{
+		"patinject contoso/app run 7 " + tag(): true, "x 0123abcd": true,
+		"release pipeline PAT": false, "x 0123ABCD": false, "x 0123abc": false, "0123abcd": false, "x 0123abcg": false,
+	} {
+		if got := hasTag(name); got != want {
+			t.Errorf("hasTag(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -231,6 +231,11 @@ func revokeByName(ctx context.Context, c *Client, org, name string) error {
 	if name == "" {
 		return errors.New("the journal names neither the PAT's id nor its display name")
 	}
+	// Only a name patinject gave: the journal is a file a later step could have written, and
+	// another PAT of the user's with that name must not go.
+	if !hasTag(name) {
+		return fmt.Errorf("the journal names the PAT %q, which does not end in patinject's random tag: left alone", name)
+	}
 	active, err := c.ListAll(ctx, org, "active")
 	if err != nil {
 		return fmt.Errorf("list PATs in %s to find %q: %w", org, name, err)

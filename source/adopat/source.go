@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -150,6 +149,17 @@ func DefaultName(purpose string) string {
 
 // tag makes a display name unique to one mint, so that a PAT left by an uncertain create can be
 // found by its name and revoked.
+// hasTag reports whether a display name ends in a tag as tag() makes them: " " and 8 hex digits.
+func hasTag(name string) bool {
+	i := strings.LastIndexByte(name, ' ')
+	t := name[i+1:]
+	if i < 0 || len(t) != 8 {
+		return false
+	}
+	_, err := hex.DecodeString(t)
+	return err == nil && strings.ToLower(t) == t
+}
+
 func tag() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
@@ -175,17 +185,11 @@ func Action(base, org string, p PatToken) cleanup.Action {
 	}
 }
 
-// crashHook kills the process between minting a PAT and journaling its id, when the test
-// variable asks for it: the one moment a crash leaves only the display-name tag to find the PAT
-// by. (A test hook, as the lifecycle tests need; nothing else sets the variable.)
-func crashHook() {
-	if os.Getenv("PATINJECT_TEST_KILL_AFTER_CREATE") == "1" {
-		if p, err := os.FindProcess(os.Getpid()); err == nil {
-			_ = p.Kill()
-			select {}
-		}
-	}
-}
+// crashHook runs between minting a PAT and journaling its id: the one moment a crash leaves
+// only the display-name tag to find the PAT by. It does nothing unless the binary was built
+// with the patinject_testhooks tag (testhook.go), for the lifecycle tests: a variable a later
+// CI step could set must not make a release binary leave a PAT live.
+var crashHook = func() {}
 
 // Source mints a PAT for each ado-pat:// reference and hands back its revocation.
 type Source struct {

@@ -1,0 +1,18 @@
+//go:build patinject_testhooks
+
+package adopat
+
+import "os"
+
+// Built only into the binaries of the lifecycle tests (go build -tags patinject_testhooks):
+// PATINJECT_TEST_KILL_AFTER_CREATE=1 kills the process right after a PAT is minted.
+func init() {
+	crashHook = func() {
+		if os.Getenv("PATINJECT_TEST_KILL_AFTER_CREATE") == "1" {
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				_ = p.Kill()
+				select {}
+			}
+		}
+	}
+}
