@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -808,14 +810,31 @@ func TestTaskJavaScriptPostAndFailure(t *testing.T) {
 	dump := t.TempDir()
 	bin := fakeBin(t, "patinject", dump, 123)
 	temp := t.TempDir()
-	env := map[string]string{"PATH": bin + ":/usr/bin:/bin", "AGENT_TEMPDIRECTORY": temp, "INPUT_STRICTCLEANUP": "true", "SECRET_X": "leak-x"}
-	// Nothing recorded and no patinject at hand: nothing to do, nothing built.
-	out, code := runNode(t, abs("../tasks/patinject/post.js"), map[string]string{"PATH": t.TempDir(), "AGENT_TEMPDIRECTORY": temp})
-	if code != 0 || !strings.Contains(out, "nothing to clean up") {
-		t.Fatalf("post.js without state or binary: exit %d\n%s", code, out)
+	// The execution handler pins the binary it ran for the post-job handler.
+	out, code := runNode(t, abs("../tasks/patinject/index.js"), map[string]string{"PATH": bin + ":/usr/bin:/bin", "AGENT_TEMPDIRECTORY": temp, "INPUT_SECRETS": "A=env:B"})
+	pinned := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "##vso[task.settaskvariable variable="); ok {
+			name, value, _ := strings.Cut(rest, ";]")
+			pinned["VSTS_TASKVARIABLE_"+name] = value
+		}
 	}
-	// Nothing recorded but a patinject at hand: cleanup runs, to take back what a patinject
-	// that died before writing its state left in its journal.
+	sum := sha256.Sum256([]byte(readText(t, filepath.Join(bin, "patinject"))))
+	if pinned["VSTS_TASKVARIABLE_PATINJECT_BIN"] != filepath.Join(bin, "patinject") || pinned["VSTS_TASKVARIABLE_PATINJECT_BIN_SHA256"] != hex.EncodeToString(sum[:]) {
+		t.Fatalf("index.js (exit %d) pinned %v\n%s", code, pinned, out)
+	}
+	os.Remove(filepath.Join(dump, "argv"))
+	// The execution handler ran nothing: nothing to do, nothing run, even with a patinject at hand.
+	env := map[string]string{"PATH": bin + ":/usr/bin:/bin", "AGENT_TEMPDIRECTORY": temp, "INPUT_STRICTCLEANUP": "true", "SECRET_X": "leak-x"}
+	out, code = runNode(t, abs("../tasks/patinject/post.js"), env)
+	if code != 0 || !strings.Contains(out, "nothing to clean up") || readFakeRun(t, dump) != nil {
+		t.Fatalf("post.js without a pinned binary: exit %d\n%s", code, out)
+	}
+	for k, v := range pinned {
+		env[k] = v
+	}
+	// Nothing recorded: cleanup runs, to take back what a patinject that died before writing
+	// its state left in its journal.
 	runNode(t, abs("../tasks/patinject/post.js"), env)
 	if r := readFakeRun(t, dump); r == nil || r.argv[0] != "cleanup" {
 		t.Fatalf("post.js without state did not run cleanup: %+v", r)
@@ -832,6 +851,17 @@ func TestTaskJavaScriptPostAndFailure(t *testing.T) {
 	}
 	if code != 1 || !strings.Contains(out, "##vso[task.complete result=Failed;]patinject cleanup failed (exit 123)") {
 		t.Errorf("a failed cleanup does not fail the task: exit %d\n%s", code, out)
+	}
+	// A later step replaced the pinned binary (or put another first on PATH): refused, nothing
+	// run, the task failed with the reason.
+	os.Remove(filepath.Join(dump, "argv"))
+	os.WriteFile(filepath.Join(bin, "patinject"), []byte("#!/bin/sh\ntouch "+dump+"/hostile\n"), 0o755)
+	out, code = runNode(t, abs("../tasks/patinject/post.js"), env)
+	if code != 1 || !strings.Contains(out, "was replaced after the execution handler ran it") {
+		t.Errorf("a replaced binary: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dump, "hostile")); err == nil {
+		t.Errorf("the replaced binary ran")
 	}
 
 	// No patinject anywhere and no go: the task fails with one clear error.

@@ -8,6 +8,7 @@
 // gets a copy of the environment without them, and the inputs as flags.
 'use strict';
 
+const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -153,29 +154,46 @@ function findOrBuild(log) {
   });
 }
 
-// findInstalled returns a patinject that is at hand without building one (bundled, on PATH, or
-// built earlier in this job), saying which, or null.
-function findInstalled(log) {
-  const bundled = bundledBinary();
-  if (bundled) {
-    log(`patinject: using ${bundled} (bundled with the task for ${process.platform}-${process.arch})`);
-    return bundled;
-  }
-  const found = launch.onPath(launch.EXE);
-  if (found) {
-    log(`patinject: using ${found} (found on PATH)`);
-    return found;
-  }
-  const built = path.join(process.env.AGENT_TEMPDIRECTORY || os.tmpdir(), 'patinject-bin', launch.EXE);
-  if (launch.isExecutable(built)) {
-    log(`patinject: using ${built} (built from source earlier in this job)`);
-    return built;
-  }
-  return null;
-}
-
 function escapeData(s) {
   return s.replace(/%/g, '%AZP25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+// The binary the execution handler ran and its SHA-256, as task variables that the agent hands
+// to this task's post-job handler alone (VSTS_TASKVARIABLE_*; later steps cannot set them): the
+// post-job handler runs that file, with that content, and no other. A later step can put
+// another patinject first on PATH (task.prependpath), and the post-job handler gives its
+// patinject the state key and the credentials that revoke.
+const BIN_VAR = 'PATINJECT_BIN';
+const BIN_SUM_VAR = 'PATINJECT_BIN_SHA256';
+
+function fileSHA256(p) {
+  return crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+}
+
+// pinBinary tells the agent which binary the post-job handler is to run.
+function pinBinary(bin) {
+  const sum = fileSHA256(bin);
+  for (const [name, value] of [[BIN_VAR, bin], [BIN_SUM_VAR, sum]]) {
+    process.stdout.write(`##vso[task.settaskvariable variable=${name};]${escapeData(value)}${os.EOL}`);
+  }
+}
+
+// pinnedBinary is the binary the execution handler ran, checked against its SHA-256; null when
+// it ran none. It throws when the file is gone or changed.
+function pinnedBinary() {
+  const bin = process.env['VSTS_TASKVARIABLE_' + BIN_VAR] || '';
+  const want = process.env['VSTS_TASKVARIABLE_' + BIN_SUM_VAR] || '';
+  if (bin === '') return null;
+  let got = '';
+  try {
+    got = fileSHA256(bin);
+  } catch (e) {
+    throw new Error(`the patinject the execution handler ran (${bin}) is gone (${e.code || e.message}); what it minted stays live until it expires`);
+  }
+  if (!/^[0-9a-f]{64}$/.test(want) || got !== want) {
+    throw new Error(`${bin} was replaced after the execution handler ran it (SHA-256 ${got}, recorded ${want}); refusing to hand it the credentials that revoke`);
+  }
+  return bin;
 }
 
 // finish fails the task when patinject failed. On success it says nothing: the agent then
@@ -194,4 +212,4 @@ function fail(err) {
   process.exitCode = 1;
 }
 
-module.exports = { INPUTS, SOURCE_INPUTS, SCRUBBED, input, childSetup, findOrBuild, findInstalled, run: launch.run, finish, fail };
+module.exports = { INPUTS, SOURCE_INPUTS, SCRUBBED, input, childSetup, findOrBuild, pinBinary, pinnedBinary, run: launch.run, finish, fail };

@@ -8,6 +8,7 @@ const c = require('./common');
 try {
   const { args, env } = c.childSetup(c.INPUTS.concat(c.SOURCE_INPUTS));
   const bin = c.findOrBuild((msg) => console.log(msg));
+  c.pinBinary(bin);
   c.finish(c.run(bin, ['inject', '--platform', 'azure', ...args], env), 'patinject inject');
 } catch (err) {
   c.fail(err);

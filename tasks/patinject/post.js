@@ -4,25 +4,20 @@
 // and fails the step only with strictCleanup.
 'use strict';
 
-const fs = require('fs');
 const path = require('path');
 const c = require('./common');
 
 try {
   const { args, env } = c.childSetup(c.SOURCE_INPUTS);
   const state = c.input('state') || path.join(process.env.AGENT_TEMPDIRECTORY || '', 'patinject-state.json');
-  if (!fs.existsSync(state)) {
-    // The execution handler recorded nothing, an earlier post-job step undid it all, or
-    // patinject died before writing its state: then cleanup takes back what its journal in
-    // Agent.TempDirectory holds. That needs a patinject at hand; none is built for it.
-    const bin = c.findInstalled((msg) => console.log(msg));
-    if (bin === null) {
-      console.log('patinject: nothing to clean up');
-    } else {
-      c.finish(c.run(bin, ['cleanup', '--platform', 'azure', '--state', state, ...args], env), 'patinject cleanup');
-    }
+  // Only the binary the execution handler ran (c.pinnedBinary). None: it ran nothing, so there
+  // is nothing to undo. With it but no state, patinject may have died before writing it:
+  // cleanup then takes back what its journal in Agent.TempDirectory holds.
+  const bin = c.pinnedBinary();
+  if (bin === null) {
+    console.log('patinject: nothing to clean up');
   } else {
-    const bin = c.findOrBuild((msg) => console.log(msg));
+    console.log(`patinject: using ${bin} (the binary the execution handler ran, its SHA-256 checked)`);
     c.finish(c.run(bin, ['cleanup', '--platform', 'azure', '--state', state, ...args], env), 'patinject cleanup');
   }
 } catch (err) {
