@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/patinject/patinject/internal/platform"
 )
 
 // The key channels: how `inject` hands the key of its record to its own `cleanup`, through the
@@ -62,15 +64,12 @@ func KeyChannel(platform string) string {
 }
 
 // LocalKeyDir is where --platform local keeps the keys: the keys directory of the user's state
-// directory ($XDG_STATE_HOME/patinject, else ~/.local/state/patinject).
+// directory (platform.StateDir).
 func LocalKeyDir(lookup func(string) (string, bool)) (string, error) {
-	if d, ok := lookup("XDG_STATE_HOME"); ok && filepath.IsAbs(d) {
-		return filepath.Join(d, "patinject", "keys"), nil
+	if d := platform.StateDir(platform.GOOS, lookup); d != "" {
+		return filepath.Join(d, "keys"), nil
 	}
-	if home, ok := lookup("HOME"); ok && filepath.IsAbs(home) {
-		return filepath.Join(home, ".local", "state", "patinject", "keys"), nil
-	}
-	return "", errors.New("no place for the state key: set HOME or XDG_STATE_HOME")
+	return "", errors.New("no place for the state key: set HOME or XDG_STATE_HOME (LOCALAPPDATA on Windows)")
 }
 
 func localKeyPath(dir, kid string) string { return filepath.Join(dir, kid+".key") }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/patinject/patinject/cienv"
 	"github.com/patinject/patinject/cleanup"
+	"github.com/patinject/patinject/internal/platform"
 )
 
 // journalDir is where this process journals what it mints: the CI platform's per-job temp
@@ -17,15 +18,21 @@ func (p *Process) journalDir(env cienv.Context, pl cienv.Platform) string {
 	if d := env.TempDirOf(pl); d != "" {
 		return d
 	}
-	if d, ok := p.Lookup("XDG_STATE_HOME"); ok && filepath.IsAbs(d) {
-		return filepath.Join(d, "patinject")
-	}
-	if home, ok := p.Lookup("HOME"); ok && filepath.IsAbs(home) {
-		if st, err := os.Stat(home); err == nil && st.IsDir() {
-			return filepath.Join(home, ".local", "state", "patinject")
-		}
+	if d := platform.StateDir(platform.GOOS, p.Lookup); d != "" && underExistingDir(d) {
+		return d
 	}
 	return os.TempDir()
+}
+
+// underExistingDir reports whether the nearest existing ancestor of path is a directory other
+// than the root (a HOME that does not exist, as in some containers, does not count).
+func underExistingDir(path string) bool {
+	for dir := filepath.Dir(path); dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		if st, err := os.Stat(dir); err == nil {
+			return st.IsDir()
+		}
+	}
+	return false
 }
 
 // journal opens this process's journal, where the platform detected says.

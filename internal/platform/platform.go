@@ -209,24 +209,32 @@ func candidates(goos, name string, env Lookup) []string {
 	return out
 }
 
-// StateFile is where patinject keeps its state for local use (outside CI): on Windows
-// %LOCALAPPDATA%\patinject\state.json; elsewhere $XDG_STATE_HOME/patinject/state.json, else
-// ~/.local/state/patinject/state.json. "" when the environment names no absolute place.
-func StateFile(goos string, env Lookup) string {
+// StateDir is patinject's directory for local use (outside CI): its state file, its keys and
+// its journal. On Windows %LOCALAPPDATA%\patinject; elsewhere $XDG_STATE_HOME/patinject, else
+// ~/.local/state/patinject. "" when the environment names no absolute place.
+func StateDir(goos string, env Lookup) string {
 	if goos == "windows" {
 		if d := get(env, "LOCALAPPDATA"); IsAbs(goos, d) {
-			return Join(goos, d, "patinject", "state.json")
+			return Join(goos, d, "patinject")
 		}
 		if h := Home(goos, env); IsAbs(goos, h) {
-			return Join(goos, h, "AppData", "Local", "patinject", "state.json")
+			return Join(goos, h, "AppData", "Local", "patinject")
 		}
 		return ""
 	}
 	if d := get(env, "XDG_STATE_HOME"); IsAbs(goos, d) {
-		return Join(goos, d, "patinject", "state.json")
+		return Join(goos, d, "patinject")
 	}
 	if h := get(env, "HOME"); IsAbs(goos, h) {
-		return Join(goos, h, ".local", "state", "patinject", "state.json")
+		return Join(goos, h, ".local", "state", "patinject")
+	}
+	return ""
+}
+
+// StateFile is the state file in StateDir; "" when there is no StateDir.
+func StateFile(goos string, env Lookup) string {
+	if d := StateDir(goos, env); d != "" {
+		return Join(goos, d, "state.json")
 	}
 	return ""
 }

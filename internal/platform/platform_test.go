@@ -161,3 +161,32 @@ func TestStateFile(t *testing.T) {
 		}
 	}
 }
+
+// The keys and the journal live where the state file does: on Windows too (where there is no
+// XDG_STATE_HOME and HOME is usually unset).
+func TestStateDir(t *testing.T) {
+	env := func(kv ...string) Lookup {
+		return func(k string) (string, bool) {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1], true
+				}
+			}
+			return "", false
+		}
+	}
+	for _, tc := range []struct {
+		goos string
+		env  Lookup
+		want string
+	}{
+		{"windows", env("LOCALAPPDATA", `C:\Users\ci\AppData\Local`), `C:\Users\ci\AppData\Local\patinject`},
+		{"linux", env("XDG_STATE_HOME", "/s", "HOME", "/h"), "/s/patinject"},
+		{"linux", env("HOME", "/h"), "/h/.local/state/patinject"},
+		{"linux", env("HOME", "relative"), ""},
+	} {
+		if got := StateDir(tc.goos, tc.env); got != tc.want {
+			t.Errorf("%s: StateDir = %q, want %q", tc.goos, got, tc.want)
+		}
+	}
+}
