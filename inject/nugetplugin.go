@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -258,16 +257,13 @@ func (p NuGetPlugin) username() string {
 // of the sources, or lies in the same directory as one (the index.json's siblings): same scheme,
 // host and port, compared as URLs are.
 func (p NuGetPlugin) serves(raw string) bool {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	u, err := httpURL("nuget-plugin", raw)
+	if err != nil {
 		return false
 	}
 	for _, s := range p.Sources {
-		src, err := url.Parse(s)
-		if err != nil {
-			continue
-		}
-		if !strings.EqualFold(src.Scheme, u.Scheme) || !strings.EqualFold(hostPort(src), hostPort(u)) {
+		src, err := httpURL("--nuget", s)
+		if err != nil || src.Scheme != u.Scheme || src.Host != u.Host {
 			continue
 		}
 		// Dot segments resolved first ("/a/../b" is "/b"), as a client resolves them before
@@ -279,19 +275,6 @@ func (p NuGetPlugin) serves(raw string) bool {
 		}
 	}
 	return false
-}
-
-func hostPort(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		switch strings.ToLower(u.Scheme) {
-		case "https":
-			port = "443"
-		case "http":
-			port = "80"
-		}
-	}
-	return strings.ToLower(u.Hostname()) + ":" + port
 }
 
 func mustJSON(v any) json.RawMessage {
