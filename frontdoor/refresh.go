@@ -273,7 +273,7 @@ func (p *Process) credentialToken(who string, f RefreshFrom) (password func() (s
 	}, expires
 }
 
-// readTokenCache reads "TOKEN\nexpiry=UNIX\n[issued=UNIX\n]" and says how long before expiry
+// readTokenCache reads what inject.TokenCache writes, and says how long before expiry
 // the token is to be replaced: refreshMargin, or half its lifetime for a short one (known only
 // when the helper wrote the file; the first file, written by `inject`, gets refreshMargin).
 func readTokenCache(file string) (v secret.Value, exp time.Time, margin time.Duration, ok bool) {
@@ -312,20 +312,8 @@ func writeTokenCache(file string, v secret.Value, exp time.Time) error {
 	if _, err := os.Stat(file); err != nil {
 		return fmt.Errorf("the token file is gone")
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".token-*")
-	if err != nil {
-		return err
-	}
-	_, werr := tmp.WriteString(v.Reveal() + "\nexpiry=" + strconv.FormatInt(exp.Unix(), 10) +
-		"\nissued=" + strconv.FormatInt(time.Now().Unix(), 10) + "\n")
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil {
-		os.Remove(tmp.Name())
+	if err := privdir.Replace(file, []byte(inject.TokenCache(v, exp, time.Now()).Reveal())); err != nil {
 		return fmt.Errorf("writing the token file failed")
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
-		os.Remove(tmp.Name())
-		return err
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/patinject/patinject/secret"
 )
@@ -141,9 +142,8 @@ func gitHelperPlan(c Config, prefixes []string) (gitHelper, error) {
 	if c.Mode == ModeCI {
 		file := filepath.Join(c.Dir, "git-credential-token")
 		content := c.Token
-		if refresh && !c.TokenExpiry.IsZero() {
-			// The helper's cache: the token and when it expires.
-			content = secret.NewValue(c.Token.Reveal() + "\nexpiry=" + strconv.FormatInt(c.TokenExpiry.Unix(), 10) + "\n")
+		if refresh {
+			content = TokenCache(c.Token, c.TokenExpiry, time.Time{}) // the helper's cache
 		}
 		h.plan.Files = append(h.plan.Files, File{Path: file, Content: content, Secret: true})
 		from = []string{"--password-file", file}

@@ -13,6 +13,20 @@ import (
 	"github.com/patinject/patinject/secret"
 )
 
+// TokenCache is the content of a helper's token file after inject (git's credential helper,
+// NuGet's plugin): the token, then expiry=UNIX when known, then issued=UNIX when the helper
+// itself wrote it (frontdoor reads it back to decide when to exchange again).
+func TokenCache(token secret.Value, expiry, issued time.Time) secret.Value {
+	s := token.Reveal() + "\n"
+	if !expiry.IsZero() {
+		s += "expiry=" + strconv.FormatInt(expiry.Unix(), 10) + "\n"
+	}
+	if !issued.IsZero() {
+		s += "issued=" + strconv.FormatInt(issued.Unix(), 10) + "\n"
+	}
+	return secret.NewValue(s)
+}
+
 // GitCredential is patinject acting as git's credential helper (git-credential(1)): git runs
 // `patinject git-credential ... get` with the request's attributes on stdin, and the helper
 // answers with the username and the token for URLs under its prefixes. It reads the token when

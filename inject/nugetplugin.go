@@ -10,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -384,11 +383,7 @@ func nugetPluginPlan(c Config, sources []nugetSource) (Plan, error) {
 	var p Plan
 	if c.Mode == ModeCI {
 		cfg.Token = filepath.Join(c.Dir, "nuget-plugin-token")
-		content := c.Token.Reveal() + "\n"
-		if !c.TokenExpiry.IsZero() {
-			content += "expiry=" + strconv.FormatInt(c.TokenExpiry.Unix(), 10) + "\n"
-		}
-		p.Files = append(p.Files, File{Path: cfg.Token, Content: secret.NewValue(content), Secret: true})
+		p.Files = append(p.Files, File{Path: cfg.Token, Content: TokenCache(c.Token, c.TokenExpiry, time.Time{}), Secret: true})
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
