@@ -110,7 +110,7 @@ func ReadLocalKey(dir, kid string) (k Key, ok bool, err error) {
 	if err != nil {
 		return Key{}, false, err
 	}
-	if err := checkPrivateFile(fi); err != nil {
+	if err := checkPrivateFile(path, fi); err != nil {
 		return Key{}, true, fmt.Errorf("the state key %s: %w", path, err)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {

@@ -5,25 +5,19 @@ package cleanup
 import (
 	"errors"
 	"fmt"
+	"github.com/patinject/patinject/internal/privdir"
 	"io/fs"
-	"os"
 	"syscall"
 )
 
 const oNoFollow = syscall.O_NOFOLLOW
 
-// ownedByMe reports whether fi is owned by the user this process runs as.
-func ownedByMe(fi fs.FileInfo) bool {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && int(st.Uid) == os.Geteuid()
-}
-
 // checkPrivateFile refuses what is not a regular file owned by this user, writable by no one else.
-func checkPrivateFile(fi fs.FileInfo) error {
+func checkPrivateFile(path string, fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return errors.New("not a regular file (a link or a device?)")
 	}
-	if !ownedByMe(fi) {
+	if !privdir.OwnedByMe(path, fi) {
 		return errors.New("owned by another user")
 	}
 	if fi.Mode().Perm()&0o022 != 0 {

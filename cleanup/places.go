@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/patinject/patinject/internal/privdir"
 	"github.com/patinject/patinject/msgsafe"
 )
 
@@ -111,7 +112,7 @@ func (p Places) ownDir(path string, fi fs.FileInfo) error {
 	if fi.Mode()&fs.ModeSymlink != 0 || !fi.IsDir() {
 		return errors.New("not a directory (a link?)")
 	}
-	if !ownedByMe(fi) {
+	if !privdir.OwnedByMe(path, fi) {
 		return errors.New("owned by another user")
 	}
 	return checkDirMode(fi)
@@ -121,7 +122,7 @@ func (p Places) ownFile(path string, fi fs.FileInfo, sum string) error {
 	if !fi.Mode().IsRegular() {
 		return errors.New("not a regular file (a link?)")
 	}
-	if !ownedByMe(fi) {
+	if !privdir.OwnedByMe(path, fi) {
 		return errors.New("owned by another user")
 	}
 	if sum != "" && !p.Unverified {

@@ -273,7 +273,7 @@ func ReadState(path string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the state file %s: %w", path, err)
 	}
-	if err := checkPrivateFile(fi); err != nil {
+	if err := checkPrivateFile(path, fi); err != nil {
 		return nil, fmt.Errorf("the state file %s: %w; refused (a state another user or a link could have written is not trusted)", path, err)
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)

@@ -142,6 +142,10 @@ func (d *Dir) Remove() error {
 	return os.RemoveAll(d.path)
 }
 
+// OwnedByMe reports whether the file or directory at path (fi its Lstat) is owned by the user
+// this process runs as: its uid on Unix, the owner SID of its security descriptor on Windows.
+func OwnedByMe(path string, fi os.FileInfo) bool { return ownedByMe(path, fi) }
+
 // WriteNew creates the file path, which must not exist, and writes data to it: exclusively,
 // without following a link at path, readable by the current user only. A failed write removes
 // what was created.
