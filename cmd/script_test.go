@@ -12,12 +12,24 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/patinject/patinject/cmd"
+	"github.com/patinject/patinject/source/adopat"
 )
 
 // TestMain lets the test binary act as the patinject command inside scripts.
 func TestMain(m *testing.M) {
 	testscript.Main(privateStateDir{m}, map[string]func(){
-		"patinject": func() { os.Exit(cmd.Main(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+		"patinject": func() {
+			// The lifecycle stories kill patinject right after it minted (PATINJECT_TEST_KILL_AFTER_CREATE),
+			// which only test binaries can (adopat.CrashHook).
+			adopat.CrashHook = func() {
+				if os.Getenv("PATINJECT_TEST_KILL_AFTER_CREATE") == "1" {
+					p, _ := os.FindProcess(os.Getpid())
+					_ = p.Kill()
+					select {}
+				}
+			}
+			os.Exit(cmd.Main(os.Args, os.Stdin, os.Stdout, os.Stderr))
+		},
 	})
 }
 

@@ -309,18 +309,24 @@ func stateRecords(t *testing.T, path string) (string, []cleanup.Action) {
 	return platform, acts
 }
 
-// A later step deletes the state file, or empties it: the post step has the key but no record
-// for it, and says so where people look (the PAT stays live until it expires), failing only
-// under --strict-cleanup. Before, it said nothing at the default level.
+// A later step empties the state file or rewrites it without this inject's record: the post step
+// has the key but no record for it, and says so where people look (the PAT stays live until it
+// expires), failing only under --strict-cleanup. Before, it said nothing at the default level.
+// (A deleted file looks like one a cleanup that already ran removed: quiet, as it must be for a
+// second cleanup.)
 func TestCleanupSaysWhenItsRecordIsGone(t *testing.T) {
-	for _, how := range []string{"deleted", "emptied"} {
+	for _, how := range []string{"emptied", "rewritten"} {
 		t.Run(how, func(t *testing.T) {
 			srv := adotest.NewServer(t)
 			_, temp, post := injectPAT(t, srv)
 			path := filepath.Join(temp, frontdoor.StateFileName)
-			if how == "deleted" {
-				os.Remove(path)
-			} else if err := os.WriteFile(path, []byte(`{"version":2,"records":[]}`), 0o600); err != nil {
+			content := `{"version":2,"records":[]}`
+			if how == "rewritten" {
+				// Another inject's state, sealed by a key this post step does not hold.
+				_, otherTemp, _ := injectPAT(t, srv)
+				content = readText(t, filepath.Join(otherTemp, frontdoor.StateFileName))
+			}
+			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			stdout, _, code := runInProcess(t, post, "cleanup", "--ado-url", srv.URL, "--ado-access-token", "env:ENTRA")

@@ -65,11 +65,13 @@ func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) er
 			return strictly(o)
 		}
 	}
-	if k, ok, kerr := cleanup.KeyFromEnv(string(pl), p.Lookup); kerr == nil && ok && !slices.Contains(st.KeyIDs(), k.ID()) {
-		// The post step got inject's key, but its record is not in the state: the file was
-		// deleted or emptied after inject, by a later step, which leaves what it minted live.
+	if k, ok, kerr := cleanup.KeyFromEnv(string(pl), p.Lookup); st != nil && kerr == nil && ok && !slices.Contains(st.KeyIDs(), k.ID()) {
+		// The post step got inject's key, and there is a state, but not its record: the file was
+		// rewritten after inject, by a later step, which leaves what it minted live. (A state
+		// file that is gone altogether is what a cleanup that already ran leaves too: that case
+		// cannot be told apart here, and stays quiet.)
 		p.platformWarn(pl, fmt.Sprintf("the key that inject handed to this post step is here, but its record is not in %s "+
-			"(deleted or emptied after inject: by a later step?); what it minted may stay live until it expires", path))
+			"(emptied or rewritten after inject: by a later step?); what it minted may stay live until it expires", path))
 		return strictly(o)
 	}
 	if st.Len() == 0 {

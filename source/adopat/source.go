@@ -185,11 +185,12 @@ func Action(base, org string, p PatToken) cleanup.Action {
 	}
 }
 
-// crashHook runs between minting a PAT and journaling its id: the one moment a crash leaves
-// only the display-name tag to find the PAT by. It does nothing unless the binary was built
-// with the patinject_testhooks tag (testhook.go), for the lifecycle tests: a variable a later
-// CI step could set must not make a release binary leave a PAT live.
-var crashHook = func() {}
+// CrashHook runs between minting a PAT and journaling its id: the one moment a crash leaves
+// only the display-name tag to find the PAT by. It does nothing in patinject; the lifecycle
+// tests set it (in their test binary, or through the patinject_testhooks build tag,
+// testhook.go): a variable a later CI step could set must not make a release binary leave a PAT
+// live.
+var CrashHook = func() {}
 
 // Source mints a PAT for each ado-pat:// reference and hands back its revocation.
 type Source struct {
@@ -247,7 +248,7 @@ func (s *Source) Resolve(ctx context.Context, ref secret.Ref) (resolve.Resolved,
 		// for it; the journal is there if that sweep could not finish).
 		return resolve.Resolved{}, fmt.Errorf("mint a PAT in %s: %w", spec.Org, err)
 	}
-	crashHook()
+	CrashHook()
 	entry.Created(pat.AuthorizationID, pat.ValidTo)
 	if pat.ValidTo.IsZero() {
 		pat.ValidTo = now().Add(spec.TTL).UTC()
