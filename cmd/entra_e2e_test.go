@@ -163,6 +163,14 @@ func (w *entraWorld) env(extra map[string]string) []string {
 	return kv
 }
 
+// in makes t, a subtest, the test that w's helpers log to and fail, until t ends: a failure
+// then reports under the subtest it belongs to, with the commands that led to it.
+func (w *entraWorld) in(t *testing.T) {
+	parent := w.t
+	w.t = t
+	t.Cleanup(func() { w.t = parent })
+}
+
 // exec runs a program in dir and returns its exit code and combined output.
 func (w *entraWorld) exec(env []string, dir string, args ...string) (int, string) {
 	w.t.Helper()
@@ -271,6 +279,7 @@ func TestEntraRun(t *testing.T) {
 	w := newEntraWorld(t)
 	for name, v := range w.vias() {
 		t.Run(name, func(t *testing.T) {
+			w.in(t)
 			before := len(w.seenTokens())
 			dir, _ := os.MkdirTemp(w.work, "run-")
 			env := w.env(merge(v.env, map[string]string{"REPO": w.bearerGit.Repo, "API": w.api}))
@@ -314,6 +323,7 @@ func TestEntraInject(t *testing.T) {
 	} {
 		platform := run.platform
 		t.Run(platform+"/"+cmp.Or(run.via, "own identity"), func(t *testing.T) {
+			w.in(t)
 			w.mapped, w.via = []string{"AUTH"}, run.via
 			step, out := w.injectStep(platform, "--git", w.bearerGit.URL, "--authorization-env", "AUTH",
 				"--npm", f.registry, "--nuget", f.nuget)
@@ -478,6 +488,7 @@ git push -q origin HEAD:main
 `
 	check := w.checkRefreshed
 	t.Run("run", func(t *testing.T) {
+		w.in(t)
 		before := len(w.seenTokens())
 		dir, _ := os.MkdirTemp(w.work, "long-")
 		env := w.env(merge(w.gh.Env(), map[string]string{"REPO": w.helperGit.Repo, "GITURL": w.helperGit.URL}))
@@ -497,6 +508,7 @@ git push -q origin HEAD:main
 	})
 	for _, platform := range []string{"github", "azure"} {
 		t.Run("inject-"+platform, func(t *testing.T) {
+			w.in(t)
 			before := len(w.seenTokens())
 			step, out := w.injectStep(platform, "--git", w.helperGit.URL, "--git-credential-helper")
 			// A step between inject and this one pointed the authority elsewhere (GITHUB_ENV,
@@ -561,6 +573,7 @@ test -f out/Entra.Demo.1.0.0/Entra.Demo.1.0.0.nupkg
 	}
 	tools := map[string]string{"MONO": mono, "NUGET": exe, "IDENTITY_VAR": ""}
 	t.Run("run", func(t *testing.T) {
+		w.in(t)
 		before := len(w.seenTokens())
 		env := w.env(merge(w.gh.Env(), tools))
 		code, out := w.exec(env, project(t), w.bin, "run", "--token", "entra://"+w.e.Tenant+"?client_id="+entraApp,
@@ -573,6 +586,7 @@ test -f out/Entra.Demo.1.0.0/Entra.Demo.1.0.0.nupkg
 	})
 	for _, platform := range []string{"github", "azure"} {
 		t.Run("inject-"+platform, func(t *testing.T) {
+			w.in(t)
 			before := len(w.seenTokens())
 			step, out := w.injectStep(platform, "--nuget", feed.URL)
 			identity := map[string]string{"github": "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "azure": "SYSTEM_ACCESSTOKEN"}[platform]
@@ -651,6 +665,7 @@ func TestEntraBadInput(t *testing.T) {
 			[]string{"getting the assertion (via github)", "id-token: write"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			w.in(t)
 			code, out := w.exec(w.env(tc.env), w.work, w.bin, "run", "--token", tc.ref, "--git", w.bearerGit.URL,
 				"--authorization-env", "AUTH", "--", "sh", "-c", "echo the command ran")
 			if code != 125 || strings.Contains(out, "the command ran") {
@@ -761,6 +776,7 @@ func TestEntraFeeds(t *testing.T) {
 	f := w.startFeeds(t)
 	for name, v := range w.vias() {
 		t.Run(name, func(t *testing.T) {
+			w.in(t)
 			env := w.env(merge(v.env, f.env))
 			code, out := w.exec(env, w.consumer(t), w.bin, "run", "--token", v.ref, "--npm", f.registry, "--nuget", f.nuget,
 				"--", "sh", "-c", feedsJob)

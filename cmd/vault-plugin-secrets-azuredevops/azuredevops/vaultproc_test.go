@@ -126,7 +126,9 @@ func freePort(t *testing.T) string {
 // serverEnv is the environment of the Vault server, which its plugins inherit: SSL_CERT_FILE
 // makes them trust the Entra stand-in's CA.
 func serverEnv(dir, caFile string) []string {
-	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "SSL_CERT_FILE=" + caFile, "VAULT_LOG_LEVEL=info"}
+	// TMPDIR reaches the plugin process too (go-plugin hands the server's environment on): its
+	// socket goes in the test's directory, not in /tmp where it would outlive the test.
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir, "SSL_CERT_FILE=" + caFile, "VAULT_LOG_LEVEL=info"}
 }
 
 // startDev starts `vault server -dev` with the plugin directory registered.
