@@ -20,6 +20,11 @@ type Action struct {
 	Expiry time.Time         `json:"expiry,omitzero"`  // after this there is nothing left to undo
 	Params map[string]string `json:"params,omitempty"` // where it lives: service URL, organisation, ...
 	Manual string            `json:"manual,omitempty"` // the command a person runs to undo it by hand
+	// Unsealed marks an action read where no seal vouches for it (a journal line nobody sealed
+	// or whose key this process lacks, a state record taken with --trust-unverified-state): a
+	// later build step could have written it. Its undoer takes back only what the service
+	// confirms is patinject's. Never written to a file.
+	Unsealed bool `json:"-"`
 }
 
 func (a Action) String() string {
@@ -44,6 +49,13 @@ func (f *Failure) Error() string {
 }
 
 func (f *Failure) Unwrap() error { return f.Err }
+
+// LeftAlone is an undo refused because only an unsealed record says the thing is patinject's
+// and the service does not confirm it (says it is another's, or cannot say whose it is): it is
+// left alone, and the record is not acted on again.
+type LeftAlone struct{ Why string }
+
+func (e *LeftAlone) Error() string { return e.Why }
 
 type item struct {
 	action Action

@@ -2,11 +2,15 @@ package cleanup
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/patinject/patinject/internal/privdir"
 )
 
 // The journal makes the credential lifecycle crash-safe. Before a source mints or leases, it
@@ -23,6 +29,16 @@ import (
 // killed on the way (SIGKILL, an OOM kill, a lost machine) leaves a journal whose open entries
 // `patinject cleanup --orphans`, and the start of every later run, take back: by id where the
 // journal has it, otherwise by what it was to carry (a PAT's display-name tag).
+//
+// A journal lies in a directory a later build step can write (the job's temporary directory, the
+// user's state directory), so its word is not trusted alone. A file that is not a regular file
+// of this user, writable by no one else, is not read. `inject` seals each line with the key it
+// hands to its own post step (Journal.Seal, HMAC-SHA256 under the state's key, in a domain of
+// its own), before it mints anything: that post step acts only on lines sealed with its key.
+// Lines nobody sealed (a `run`, which has no post step to hand a key to) or whose key this
+// process does not hold come back as Action.Unsealed, and an undoer confirms with the service
+// that the thing is patinject's before it takes it back (an Azure DevOps PAT: its display name
+// carries the tag the journal names).
 //
 // Each process writes a file of its own, patinject-journal-<pid>-<random>.jsonl, made only when
 // the first entry is written and removed once every entry is closed, so that a run that mints
@@ -44,11 +60,55 @@ type record struct {
 	Expiry time.Time         `json:"expiry,omitzero"`
 	PID    int               `json:"pid,omitempty"`
 	Time   time.Time         `json:"time,omitzero"`
+	KeyID  string            `json:"kid,omitempty"` // a sealed line: the id of its key; the MAC follows, last
+}
+
+// macField frames the MAC at the end of a sealed line: {...,"mac":"<64 hex digits>"}.
+const macField = `,"mac":"`
+
+// journalMAC is the MAC of one journal line's body (the line without its MAC), in a domain
+// apart from the state's records.
+func (k Key) journalMAC(body []byte) []byte {
+	m := hmac.New(sha256.New, k.b)
+	io.WriteString(m, "patinject journal v1\x00")
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// seal appends the MAC of line (a JSON object) under k.
+func (k Key) seal(line []byte) []byte {
+	mac := hex.EncodeToString(k.journalMAC(line))
+	return append(append(append(line[:len(line)-1:len(line)-1], macField...), mac...), '"', '}')
+}
+
+// lineSeal is what the MAC of one line says: "" for a line nobody sealed, else the id of the
+// key it names, with verified true only when that key is one of keys and the MAC matches. A
+// line that names a held key but does not match is forged: ok is false.
+func lineSeal(line []byte, kid string, keys map[string]Key) (seal string, verified, ok bool) {
+	i := bytes.LastIndex(line, []byte(macField))
+	if i < 0 || kid == "" {
+		return "", false, kid == ""
+	}
+	mac := line[i+len(macField):]
+	if len(mac) != 64+2 || mac[64] != '"' || mac[65] != '}' {
+		return kid, false, false
+	}
+	k, held := keys[kid]
+	if !held {
+		return kid, false, true
+	}
+	want := hex.EncodeToString(k.journalMAC(append(line[:i:i], '}')))
+	if !hmac.Equal([]byte(want), mac[:64]) {
+		return kid, false, false
+	}
+	return kid, true, true
 }
 
 // Journal is one process's journal. A nil *Journal records nothing.
 type Journal struct {
-	dir string
+	dir      string
+	key      Key          // seals each line when set
+	announce func() error // hands key over, before the first line
 
 	mu   sync.Mutex
 	f    *os.File
@@ -60,6 +120,19 @@ type Journal struct {
 
 // NewJournal is a journal in dir; nothing is written until an entry begins.
 func NewJournal(dir string) *Journal { return &Journal{dir: dir, open: map[int]bool{}} }
+
+// Seal makes every line carry a MAC under k, the key `inject` hands to its own post step, and
+// has announce hand it over before the first line is written (a journal that stays empty hands
+// nothing on). When announce fails, nothing is journaled (Err says why). Call it before the
+// first entry.
+func (j *Journal) Seal(k Key, announce func() error) {
+	if j == nil {
+		return
+	}
+	j.mu.Lock()
+	j.key, j.announce = k, announce
+	j.mu.Unlock()
+}
 
 // Entry is one thing being created. A nil *Entry does nothing.
 type Entry struct {
@@ -139,6 +212,13 @@ func (j *Journal) write(r record) {
 		return
 	}
 	if j.f == nil {
+		if j.announce != nil {
+			if err := j.announce(); err != nil {
+				j.err = fmt.Errorf("journal: handing its key to the post step: %w", err)
+				return
+			}
+			j.announce = nil
+		}
 		if err := os.MkdirAll(j.dir, 0o700); err != nil {
 			j.err = fmt.Errorf("journal: %w", err)
 			return
@@ -153,7 +233,13 @@ func (j *Journal) write(r record) {
 		}
 		j.f = f
 	}
+	if !j.key.IsZero() {
+		r.KeyID = j.key.ID()
+	}
 	line, _ := json.Marshal(r)
+	if !j.key.IsZero() {
+		line = j.key.seal(line)
+	}
 	if _, err := j.f.Write(append(line, '\n')); err != nil {
 		j.err = fmt.Errorf("journal %s: %w", j.path, err)
 		return
@@ -177,41 +263,74 @@ func (j *Journal) closeIfDone() {
 
 // Orphan is an entry a dead patinject left open.
 type Orphan struct {
-	File   string
-	Seq    int
-	PID    int
-	Action Action // what to undo; ID is "" when the process died before it was known
+	File string
+	Seq  int
+	PID  int
+	// Seal is the id of the key its lines were sealed with ("" for none); Verified, that this
+	// process holds that key and every line of the entry matched it. Action.Unsealed is its
+	// opposite.
+	Seal     string
+	Verified bool
+	Action   Action // what to undo; ID is "" when the process died before it was known
 }
 
-// Orphans reads the journals in dir whose process is gone, and returns their open entries.
-// alive reports whether a process id is still running (nil: every process is taken as gone).
-func Orphans(dir string, alive func(pid int) bool) ([]Orphan, error) {
+// Orphans reads the journals in dir whose process is gone, and returns their open entries,
+// checking the seals of their lines against keys. alive reports whether a process id is still
+// running (nil: every process is taken as gone). A journal file that cannot be trusted or read
+// is skipped, and named in the error; the others are still read.
+func Orphans(dir string, alive func(pid int) bool, keys ...Key) ([]Orphan, error) {
 	files, err := filepath.Glob(filepath.Join(dir, JournalPrefix+"*"+JournalSuffix))
 	if err != nil {
 		return nil, err
 	}
+	held := map[string]Key{}
+	for _, k := range keys {
+		if !k.IsZero() {
+			held[k.ID()] = k
+		}
+	}
 	sort.Strings(files)
 	var out []Orphan
+	var errs []error
 	for _, file := range files {
-		open, err := readJournal(file)
+		open, err := readJournal(file, held)
+		if errors.Is(err, errNotMine) {
+			continue // another user's, in a shared temporary directory: theirs to sweep
+		}
 		if err != nil {
-			return out, err
+			errs = append(errs, err)
+			continue
 		}
 		if len(open) > 0 && alive != nil && open[0].PID != 0 && alive(open[0].PID) {
 			continue
 		}
 		out = append(out, open...)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
+
+// errNotMine is a journal file another user owns.
+var errNotMine = errors.New("another user's journal")
 
 // maxJournal bounds what is read of one journal file.
 const maxJournal = 4 << 20
 
 // readJournal returns the open entries of one journal file. Lines it cannot read (a line cut
 // by the crash) are skipped: a begin without its end is exactly what it is there to find.
-func readJournal(file string) ([]Orphan, error) {
-	f, err := os.Open(file)
+func readJournal(file string, keys map[string]Key) ([]Orphan, error) {
+	// Only a file of this user's that no one else can write: a journal in a shared temporary
+	// directory could otherwise be another user's words.
+	fi, err := os.Lstat(file)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode().IsRegular() && !privdir.OwnedByMe(file, fi) {
+		return nil, errNotMine
+	}
+	if err := checkPrivateFile(file, fi); err != nil {
+		return nil, fmt.Errorf("journal %s: %w: not read", file, err)
+	}
+	f, err := os.OpenFile(file, os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -220,8 +339,8 @@ func readJournal(file string) ([]Orphan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("journal %s: not a regular file", file)
+	if !os.SameFile(fi, st) {
+		return nil, fmt.Errorf("journal %s: replaced while it was read: not read", file)
 	}
 	entries := map[int]*Orphan{}
 	var order []int
@@ -233,20 +352,31 @@ func readJournal(file string) ([]Orphan, error) {
 		if json.Unmarshal(sc.Bytes(), &r) != nil {
 			continue
 		}
+		seal, verified, ok := lineSeal(sc.Bytes(), r.KeyID, keys)
+		if !ok {
+			continue // a line that claims a seal it does not have: forged, ignored
+		}
 		switch r.Op {
 		case "begin":
+			if e, dup := entries[r.Seq]; dup && e.Verified {
+				continue // a second begin cannot replace what a sealed one said
+			}
 			if r.PID != 0 {
 				pid = r.PID
 			}
 			if _, dup := entries[r.Seq]; !dup {
 				order = append(order, r.Seq)
 			}
-			entries[r.Seq] = &Orphan{File: file, Seq: r.Seq, PID: r.PID, Action: Action{Kind: r.Kind, Params: r.Params}}
+			entries[r.Seq] = &Orphan{File: file, Seq: r.Seq, PID: r.PID, Seal: seal, Verified: verified,
+				Action: Action{Kind: r.Kind, Params: r.Params, Unsealed: !verified}}
 		case "created":
-			if e := entries[r.Seq]; e != nil {
+			// Only under the begin's own seal: a line appended to a sealed entry by someone
+			// without its key cannot give it an id.
+			if e := entries[r.Seq]; e != nil && seal == e.Seal && verified == e.Verified {
 				e.Action.ID, e.Action.Expiry = r.ID, r.Expiry
 			}
 		case "done":
+			// Not checked: whoever could write it could as well remove the file.
 			delete(entries, r.Seq)
 		}
 	}
@@ -300,7 +430,7 @@ func (o Orphan) Close() error {
 	if err != nil {
 		return err
 	}
-	left, rerr := readJournal(o.File)
+	left, rerr := readJournal(o.File, nil)
 	if rerr == nil && len(left) == 0 {
 		_ = os.Remove(o.File)
 	}

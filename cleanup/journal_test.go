@@ -2,8 +2,10 @@ package cleanup
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -111,7 +113,7 @@ func FuzzReadJournal(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := readJournal(path)
+		got, _ := readJournal(path, nil)
 		for _, o := range got {
 			if o.File != path {
 				t.Fatalf("orphan of another file: %+v", o)
@@ -129,7 +131,7 @@ func TestJournalExtendedExpiry(t *testing.T) {
 	first, later := time.Now().Add(-time.Minute).UTC().Truncate(time.Second), time.Now().Add(time.Hour).UTC().Truncate(time.Second)
 	a.Created("11111111-2222-3333-4444-555555555555", first)
 	a.Created("11111111-2222-3333-4444-555555555555", later)
-	orphans, err := readJournal(journalFiles(t, dir)[0])
+	orphans, err := readJournal(journalFiles(t, dir)[0], nil)
 	if err != nil || len(orphans) != 1 {
 		t.Fatalf("orphans %+v, %v", orphans, err)
 	}
@@ -148,5 +150,127 @@ func TestRegistrySetExpiry(t *testing.T) {
 	r.SetExpiry("ado-pat", "a", now.Add(time.Hour))
 	if err := r.Run(context.Background(), nil); err != nil || undone != 1 {
 		t.Errorf("undone %d (%v), want only the extended one", undone, err)
+	}
+}
+
+// A sealed journal: the key's holder gets its entries as verified; a process without the key
+// gets them unsealed (for the service to confirm); a line appended by someone without the key
+// (an id for a sealed entry, a begin, a second begin of a sealed entry's seq) counts for nothing
+// with the key, and a line whose MAC was changed is dropped.
+func TestJournalSeal(t *testing.T) {
+	dir := t.TempDir()
+	k, _ := NewKey()
+	other, _ := NewKey()
+	j := NewJournal(dir)
+	announced := 0
+	j.Seal(k, func() error {
+		if len(journalFiles(t, dir)) != 0 {
+			t.Error("the key was announced after the journal's first line")
+		}
+		announced++
+		return nil
+	})
+	e := j.Begin("ado-pat", map[string]string{"org": "contoso", "name": "patinject ci 1a2b3c4d"})
+	file := journalFiles(t, dir)[0]
+	appendLine(t, file, `{"op":"created","seq":1,"id":"6f1e2d3c-0000-4000-8000-00000000dead"}`)
+	appendLine(t, file, `{"op":"begin","seq":1,"kind":"ado-pat","params":{"org":"contoso"}}`)
+	appendLine(t, file, `{"op":"begin","seq":7,"kind":"vault-token","params":{}}`)
+	b, _ := os.ReadFile(file)
+	first := strings.SplitN(string(b), "\n", 2)[0]
+	forged := strings.Replace(first, `"mac":"`, `"mac":"0`, 1)
+	forged = forged[:len(forged)-3] + `"}`
+	appendLine(t, file, strings.Replace(forged, `"seq":1`, `"seq":8`, 1))
+
+	got, err := Orphans(dir, nil, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byseq := map[int]Orphan{}
+	for _, o := range got {
+		byseq[o.Seq] = o
+	}
+	if o := byseq[1]; !o.Verified || o.Action.Unsealed || o.Action.ID != "" || o.Action.Params["name"] != "patinject ci 1a2b3c4d" {
+		t.Errorf("the sealed entry with the key: %+v", o)
+	}
+	if o := byseq[7]; o.Verified || !o.Action.Unsealed || o.Seal != "" {
+		t.Errorf("an unsealed line passed for sealed: %+v", o)
+	}
+	if _, ok := byseq[8]; ok {
+		t.Errorf("a line with a changed MAC was read")
+	}
+	for _, keys := range [][]Key{nil, {other}} {
+		got, err = Orphans(dir, nil, keys...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range got {
+			if o.Verified || !o.Action.Unsealed {
+				t.Errorf("without the key: %+v passed for verified", o)
+			}
+		}
+	}
+	e.Done()
+	j.Begin("ado-pat", nil).Done()
+	if announced != 1 {
+		t.Errorf("the key was announced %d times, want once", announced)
+	}
+	// A journal whose key cannot be handed over writes nothing, and says so.
+	j = NewJournal(t.TempDir())
+	j.Seal(k, func() error { return errors.New("GITHUB_STATE: disk full") })
+	j.Begin("ado-pat", nil)
+	if err := j.Err(); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Err = %v", err)
+	}
+}
+
+func appendLine(t *testing.T, file, line string) {
+	t.Helper()
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A journal file others could have written is not read, and the error names it; the other
+// journals of the directory still are.
+func TestOrphansRefusesJournalsOthersCouldWrite(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes: Windows checks the owner SID (internal/privdir tests)")
+	}
+	dir := t.TempDir()
+	line := `{"op":"begin","seq":1,"kind":"ado-pat","params":{"org":"contoso","name":"patinject x 1a2b3c4d"},"pid":999999999}` + "\n"
+	good := filepath.Join(dir, JournalPrefix+"1-aaaaaaaaaaaa"+JournalSuffix)
+	open := filepath.Join(dir, JournalPrefix+"2-bbbbbbbbbbbb"+JournalSuffix)
+	link := filepath.Join(dir, JournalPrefix+"3-cccccccccccc"+JournalSuffix)
+	os.WriteFile(good, []byte(line), 0o600)
+	os.WriteFile(open, []byte(line), 0o600)
+	os.Chmod(open, 0o666)
+	os.Symlink(good, link)
+	files := []string{open, link}
+	theirs := ""
+	if os.Geteuid() == 0 {
+		// As root the test can also plant one owned by another user: read by no one but its
+		// owner's patinject, and no warning (a shared temporary directory holds many).
+		theirs = filepath.Join(dir, JournalPrefix+"4-dddddddddddd"+JournalSuffix)
+		os.WriteFile(theirs, []byte(line), 0o600)
+		if err := os.Chown(theirs, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Orphans(dir, nil)
+	if len(got) != 1 || got[0].File != good {
+		t.Errorf("orphans %+v, want only the one of %s", got, good)
+	}
+	for _, f := range files {
+		if err == nil || !strings.Contains(err.Error(), f) {
+			t.Errorf("the error does not name %s: %v", f, err)
+		}
+	}
+	if theirs != "" && err != nil && strings.Contains(err.Error(), theirs) {
+		t.Errorf("another user's journal is a warning: %v", err)
 	}
 }

@@ -294,6 +294,8 @@ type adotestKey struct{}
 //
 //	adopat policy max-lifetime=DURATION | no-full-scope
 //	adopat count creates|revokes|live N
+//	adopat seed ID NAME     a live PAT of the user's in contoso, made by hand (not by patinject)
+//	adopat alive ID         the PAT ID is live (! adopat alive: it was revoked)
 func adopatCmd(ts *testscript.TestScript, neg bool, args []string) {
 	srv, _ := ts.Value(adotestKey{}).(*adotest.Server)
 	if srv == nil || len(args) < 2 {
@@ -355,6 +357,21 @@ func adopatCmd(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		if (got == want) == neg {
 			ts.Fatalf("adopat %s: got %d, want %d", args[1], got, want)
+		}
+	case "seed":
+		if len(args) != 3 {
+			ts.Fatalf("usage: adopat seed ID NAME")
+		}
+		now := time.Now()
+		srv.Seed(adotest.PAT{Org: "contoso", AuthorizationID: args[1], DisplayName: args[2], Scope: "vso.code",
+			Token: "seeded-" + args[1], ValidFrom: now.Add(-time.Hour), ValidTo: now.Add(24 * time.Hour)})
+	case "alive":
+		p, ok := srv.Get(args[1])
+		if !ok {
+			ts.Fatalf("adopat alive: no PAT %s", args[1])
+		}
+		if alive := !p.Revoked; alive == neg {
+			ts.Fatalf("adopat alive %s: revoked=%v", args[1], p.Revoked)
 		}
 	case "scopes":
 		// adopat scopes 'S1 S2': the scope of the PAT minted last, as the service saw it.

@@ -17,7 +17,9 @@ import (
 // seedVault, and these variables: VAULT_ADDR, ROLE_ID, SECRET_ID (AppRole role "ci") and
 // CI_VAULT_TOKEN (a token of policy "ci"). No VAULT_TOKEN is set: a story sets what its user has.
 // Commands: `vaultleases PREFIX N` (N leases alive under PREFIX), `vaultlogins N` (N AppRole
-// login tokens alive).
+// login tokens alive), `vaultvictim` (another application's token, made by root, and a PKI lease
+// read with it: VICTIM_ACCESSOR, VICTIM_LEASE), `vaultlogin` (an AppRole login of role "ci", as
+// patinject's own: LOGIN_ACCESSOR), `vaultaccessor ACCESSOR` (that token is alive).
 
 type vaultKey struct{}
 
@@ -31,6 +33,9 @@ func init() {
 		ts.Check(err)
 		checkCount(ts, neg, "leases under "+args[0], len(ids), args[1])
 	}
+	scriptCmds["vaultvictim"] = vaultVictim
+	scriptCmds["vaultlogin"] = vaultOwnLogin
+	scriptCmds["vaultaccessor"] = vaultAccessor
 	scriptCmds["vaultlogins"] = func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 1 {
 			ts.Fatalf("usage: vaultlogins N")
@@ -38,6 +43,36 @@ func init() {
 		n, err := liveLogins(vaultClient(ts))
 		ts.Check(err)
 		checkCount(ts, neg, "AppRole login tokens", n, args[0])
+	}
+}
+
+func vaultVictim(ts *testscript.TestScript, neg bool, args []string) {
+	c := vaultClient(ts)
+	tok, err := c.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"ci"}, TTL: "1h"})
+	ts.Check(err)
+	vc, err := c.Clone()
+	ts.Check(err)
+	vc.SetToken(tok.Auth.ClientToken)
+	sec, err := vc.Logical().Write("pki/issue/ci", map[string]any{"common_name": "victim.example.com"})
+	ts.Check(err)
+	ts.Setenv("VICTIM_ACCESSOR", tok.Auth.Accessor)
+	ts.Setenv("VICTIM_LEASE", sec.LeaseID)
+}
+
+func vaultOwnLogin(ts *testscript.TestScript, neg bool, args []string) {
+	c := vaultClient(ts)
+	sec, err := c.Logical().Write("auth/approle/login", map[string]any{"role_id": ts.Getenv("ROLE_ID"), "secret_id": ts.Getenv("SECRET_ID")})
+	ts.Check(err)
+	ts.Setenv("LOGIN_ACCESSOR", sec.Auth.Accessor)
+}
+
+func vaultAccessor(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: vaultaccessor ACCESSOR")
+	}
+	_, err := vaultClient(ts).Logical().Write("auth/token/lookup-accessor", map[string]any{"accessor": args[0]})
+	if alive := err == nil; alive == neg {
+		ts.Fatalf("the token with accessor %s: alive %v (%v)", args[0], alive, err)
 	}
 }
 

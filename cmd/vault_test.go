@@ -81,6 +81,7 @@ path "kv1/ci/*" { capabilities = ["read"] }
 path "pki/issue/ci" { capabilities = ["update"] }
 path "sys/leases/revoke" { capabilities = ["update"] }
 path "auth/token/revoke-accessor" { capabilities = ["update"] }
+path "auth/token/lookup-accessor" { capabilities = ["update"] }
 `)
 		},
 		func() error {

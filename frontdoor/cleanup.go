@@ -60,8 +60,13 @@ func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) er
 	}
 	if st == nil && env.TempDirOf(pl) != "" {
 		// No state: the main step may have died before writing it. What it minted is in the
-		// journal of the job's temp directory.
-		if _, failed := p.sweepOrphans(ctx, o, env.TempDirOf(pl), pl, nil); failed > 0 {
+		// journal of the job's temp directory, sealed with the key it handed to this step before
+		// it minted anything; only that counts here (no key: nothing does).
+		var key cleanup.Key
+		if k, ok, kerr := cleanup.KeyFromEnv(string(pl), p.Lookup); ok && kerr == nil {
+			key = k
+		}
+		if _, failed := p.sweepOrphans(ctx, o, env.TempDirOf(pl), pl, nil, &key); failed > 0 {
 			return strictly(o)
 		}
 	}
@@ -101,6 +106,9 @@ func (p *Process) Cleanup(ctx context.Context, o *Options, co CleanupOptions) er
 	for _, rec := range opened {
 		where := places
 		where.Unverified = !rec.Verified
+		for i := range rec.Record.Actions {
+			rec.Record.Actions[i].Unsealed = !rec.Verified
+		}
 		failed, revoked := p.undoAll(ctx, o, pl, where, rec.Record.Actions)
 		total += len(rec.Record.Actions)
 		failedCount += len(failed)
@@ -149,7 +157,7 @@ func (p *Process) cleanupOrphans(ctx context.Context, o *Options, env cienv.Cont
 	}
 	var undone, failed int
 	for _, d := range dirs {
-		u, f := p.sweepOrphans(ctx, o, d, pl, nil)
+		u, f := p.sweepOrphans(ctx, o, d, pl, nil, nil)
 		undone, failed = undone+u, failed+f
 	}
 	switch {

@@ -171,13 +171,7 @@ func (p *Process) emit(t *target, h inject.Handover, u *undo) error {
 		if err := az.Emit(h); err != nil {
 			return err
 		}
-		// The key that seals this inject's record, as a secret task variable: the agent gives it
-		// to this task's post-job step only (VSTS_TASKVARIABLE_PATINJECT_STATE_KEY).
-		cmd := inject.AzureCommand("task.settaskvariable", [][2]string{{"variable", cleanup.AzureTaskVariable}, {"issecret", "true"}}, t.key.Hex())
-		if _, err := fmt.Fprintln(p.Stdout, cmd); err != nil {
-			return fmt.Errorf("handing the state key to the post-job step: %w", err)
-		}
-		return nil
+		return p.handKey(t, nil)
 	case cienv.None:
 		b, err := inject.Dotenv(h.Vars)
 		if err != nil {
@@ -224,18 +218,67 @@ func (p *Process) emitGitHub(t *target, h inject.Handover, u *undo) error {
 		p.Warnf("GITHUB_STATE is not set, so no post step can get the key that seals the cleanup state; patinject cleanup will refuse it unless given --trust-unverified-state")
 		return nil
 	}
-	// The post step of this action finds the state as STATE_state, and the key that seals this
-	// inject's record as STATE_statekey: the runner gives the saved state to the post step of
-	// the same action only, after the job's environment.
-	for _, kv := range [][2]string{{"state", t.statePath}, {cleanup.GitHubStateName, t.key.Hex()}} {
-		entry, err := inject.GitHubFileEntry(kv[0], kv[1], nil)
+	// The key, unless the journal's first line took it already (then it stays even if this
+	// inject fails: the post step may still need it for what the rollback could not revoke);
+	// here it goes with the rest, and a failure cuts it back out.
+	if err := p.handKey(t, files[t.env.GitHubState]); err != nil {
+		return err
+	}
+	// The post step of this action finds the state as STATE_state.
+	entry, err := inject.GitHubFileEntry("state", t.statePath, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(files[t.env.GitHubState], entry); err != nil {
+		return fmt.Errorf("writing GITHUB_STATE: %w", err)
+	}
+	return nil
+}
+
+// hasKeyChannel reports whether this inject can hand its key to its own post step.
+func (t *target) hasKeyChannel() bool {
+	return t.platform == cienv.Azure || (t.platform == cienv.GitHub && t.env.GitHubState != "")
+}
+
+// handKey hands the key that seals this inject's record and journal to its own post step, once,
+// through the channel no later step can write: GitHub Actions, the action's saved state
+// (STATE_statekey: the runner gives it to the post step of the same action only, after the
+// job's environment); Azure Pipelines, a secret task variable (the agent gives
+// VSTS_TASKVARIABLE_PATINJECT_STATE_KEY to this task's post-job step only). It goes before the
+// journal's first line (Journal.Seal), else with the handover.
+// state, when not nil, is GITHUB_STATE already open for appending.
+func (p *Process) handKey(t *target, state io.Writer) error {
+	if t.keyHanded || !t.hasKeyChannel() {
+		return nil
+	}
+	switch t.platform {
+	case cienv.GitHub:
+		entry, err := inject.GitHubFileEntry(cleanup.GitHubStateName, t.key.Hex(), nil)
 		if err != nil {
 			return err
 		}
-		if _, err := io.WriteString(files[t.env.GitHubState], entry); err != nil {
+		if state != nil {
+			_, err = io.WriteString(state, entry)
+		} else {
+			var f *os.File
+			if f, err = os.OpenFile(t.env.GitHubState, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
+				return fmt.Errorf("opening GITHUB_STATE: %w", err)
+			}
+			_, err = io.WriteString(f, entry)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("writing GITHUB_STATE: %w", err)
 		}
+	case cienv.Azure:
+		cmd := inject.AzureCommand("task.settaskvariable", [][2]string{{"variable", cleanup.AzureTaskVariable}, {"issecret", "true"}}, t.key.Hex())
+		if _, err := fmt.Fprintln(p.Stdout, cmd); err != nil {
+			return fmt.Errorf("handing the state key to the post-job step: %w", err)
+		}
 	}
+	t.keyHanded = true
 	return nil
 }
 

@@ -35,6 +35,7 @@ type target struct {
 	asFile    []string
 	summary   string      // Azure: the summary file attached to the run
 	key       cleanup.Key // seals this inject's record in the state; handed to its own cleanup
+	keyHanded bool        // the key went to the post step (handKey)
 	dotenvSum string      // the SHA-256 of the dotenv file written, for cleanup to check
 	record    cleanup.Record
 }
@@ -67,6 +68,13 @@ func (p *Process) Inject(ctx context.Context, o *Options, io InjectOptions) (err
 	s := p.newSession(ctx, o, &cleanup.Registry{})
 	u := &undo{}
 	defer func() { err = s.rollback(err, u) }()
+
+	// The key seals the journal too, and goes to this inject's post step before anything is
+	// minted (before the journal's first line): if this process dies mid-way, the post step
+	// finds what it minted in lines no later step could have written.
+	if t.hasKeyChannel() {
+		s.journal.Seal(t.key, func() error { return p.handKey(t, nil) })
+	}
 
 	dir, err := s.prepare(t)
 	if err != nil {

@@ -2,6 +2,7 @@ package frontdoor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,11 +49,41 @@ func (p *Process) journal(ctx context.Context) (*cleanup.Journal, string) {
 // sweepOrphans takes back what a patinject that died left in the journals of dir: each open
 // entry through the undoer of its kind, with this command's source flags. What cannot be taken
 // back stays in the journal, for the next sweep, and is a warning.
-// kinds, when not nil, limits the sweep to those kinds.
-func (p *Process) sweepOrphans(ctx context.Context, o *Options, dir string, pl cienv.Platform, kinds map[string]bool) (undone, failed int) {
-	orphans, err := cleanup.Orphans(dir, alive)
+// kinds, when not nil, limits the sweep to those kinds. sealed, when not nil, limits it to
+// entries sealed with that key (a post step and the key its inject handed it; the zero key: no
+// entry qualifies); the others are left, with a warning.
+func (p *Process) sweepOrphans(ctx context.Context, o *Options, dir string, pl cienv.Platform, kinds map[string]bool, sealed *cleanup.Key) (undone, failed int) {
+	var keys []cleanup.Key
+	if sealed != nil {
+		keys = append(keys, *sealed)
+	}
+	orphans, err := cleanup.Orphans(dir, alive, keys...)
 	if err != nil {
-		p.platformWarn(pl, fmt.Sprintf("reading the journals in %s: %v", dir, err))
+		for _, e := range unjoin(err) {
+			p.platformWarn(pl, fmt.Sprintf("reading the journals in %s: %v", dir, e))
+		}
+	}
+	if sealed != nil {
+		kept := orphans[:0:0]
+		left := 0
+		for _, orph := range orphans {
+			if orph.Verified {
+				kept = append(kept, orph)
+			} else {
+				left++
+			}
+		}
+		if left > 0 {
+			what := "1 journal entry"
+			if left > 1 {
+				what = fmt.Sprintf("%d journal entries", left)
+			}
+			p.platformWarn(pl, fmt.Sprintf("%s in %s not sealed with the key inject handed to this post step "+
+				"(written by another process: a later build step, or a patinject run): left alone; if yours, "+
+				"run patinject cleanup --orphans with the same flags, which takes back only what the service confirms is patinject's",
+				what, dir))
+		}
+		orphans = kept
 	}
 	if len(orphans) == 0 {
 		return 0, 0
@@ -73,6 +104,17 @@ func (p *Process) sweepOrphans(ctx context.Context, o *Options, dir string, pl c
 		}
 		p.progressf("taking back what a patinject that died (pid %d) left: %s", orph.PID, describeOrphan(act))
 		if err := undo(ctx, act); err != nil {
+			var la *cleanup.LeftAlone
+			if errors.As(err, &la) {
+				// Only the journal's word, and the service does not back it (a later build step
+				// wrote it?): nothing to retry, and the entry is closed so that it is not raised
+				// again.
+				p.platformWarn(pl, fmt.Sprintf("a journal in %s names what the service does not confirm is patinject's (written by another process: a later build step?): %v", dir, err))
+				if cerr := orph.Close(); cerr != nil {
+					p.Warnf("journal %s: %v", orph.File, cerr)
+				}
+				continue
+			}
 			p.platformWarn(pl, fmt.Sprintf("could not take back %s left by pid %d: %v (run patinject cleanup --orphans with the same flags to retry)", describeOrphan(act), orph.PID, err))
 			failed++
 			continue

@@ -233,7 +233,7 @@ func (s *session) sweep(ctx context.Context, reqs []resolve.Request) {
 		}
 	}
 	if len(kinds) > 0 {
-		s.p.sweepOrphans(ctx, s.o, s.journalDir, "", kinds)
+		s.p.sweepOrphans(ctx, s.o, s.journalDir, "", kinds, nil)
 	}
 }
 

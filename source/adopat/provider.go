@@ -76,6 +76,14 @@ var Provider = resolve.Provider{
 			if label == "" {
 				label = fmt.Sprintf("PAT %q in %s", act.Params["name"], org)
 			}
+			if act.Unsealed {
+				// No seal vouches for the id: a later build step could have written it, to
+				// have patinject revoke one of the user's own PATs. The service says whose it is.
+				gone, err := confirmOwn(ctx, c, org, act.ID, act.Params["name"])
+				if err != nil || gone {
+					return err
+				}
+			}
 			return c.RevokeVerified(ctx, org, act.ID, label)
 		}
 	},
@@ -223,6 +231,28 @@ func andList(items []string) string {
 		return strings.Join(items, "")
 	}
 	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// confirmOwn checks with the service that the PAT id is one patinject minted: its display name
+// ends in patinject's random tag and, when the record names it, is that name. gone is true
+// when the service no longer knows the PAT (revoked, expired, or never this user's).
+func confirmOwn(ctx context.Context, c *Client, org, id, name string) (gone bool, err error) {
+	p, err := c.Get(ctx, org, id)
+	var te *TokenError
+	if errors.As(err, &te) && te.Code == "authorizationNotFound" {
+		c.progress(fmt.Sprintf("PAT %s in %s: the service no longer knows it (revoked or expired)", id, org))
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("PAT %s in %s: looking it up, to check it is patinject's before revoking it on an unsealed record's word: %w", id, org, err)
+	}
+	switch {
+	case !hasTag(p.DisplayName):
+		return false, &cleanup.LeftAlone{Why: fmt.Sprintf("PAT %s in %s (%q) does not carry patinject's random tag: left alone", id, org, p.DisplayName)}
+	case name != "" && p.DisplayName != name:
+		return false, &cleanup.LeftAlone{Why: fmt.Sprintf("PAT %s in %s (%q) is not the PAT the record names (%q): left alone", id, org, p.DisplayName, name)}
+	}
+	return false, nil
 }
 
 // revokeByName revokes the active PATs of org named name (a name that ends in patinject's

@@ -197,6 +197,7 @@ func (s *session) login(ctx context.Context, l Login, env func(string) (string, 
 	s.client.SetToken(sec.Auth.ClientToken)
 	s.loggedIn = true
 	s.accessor = sec.Auth.Accessor
+	s.entityID = sec.Auth.EntityID
 	ttl := time.Duration(sec.Auth.LeaseDuration) * time.Second
 	s.log.Debug("vault: logged in", "method", l.method(), "path", "auth/"+l.mount(), "accessor", s.accessor, "ttl", ttl)
 	l.progress(fmt.Sprintf("logged in to Vault at %s with %s (auth/%s) in %s", s.addr, l.method(), l.mount(), time.Since(start).Round(time.Millisecond)))

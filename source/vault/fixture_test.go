@@ -70,6 +70,7 @@ path "pki/issue/ci" { capabilities = ["update"] }
 const ciAdminPolicy = `
 path "sys/leases/revoke" { capabilities = ["update"] }
 path "auth/token/revoke-accessor" { capabilities = ["update"] }
+path "auth/token/lookup-accessor" { capabilities = ["update"] }
 `
 
 func setup(t testing.TB) *fixture {

@@ -179,6 +179,9 @@ func (u *Undoer) Undo(ctx context.Context, act cleanup.Action) (err error) {
 			}
 		}()
 	}
+	if act.Unsealed {
+		return sess.undoUnsealed(ctx, act)
+	}
 	switch act.Kind {
 	case KindLease:
 		lerr := sess.revokeLease(ctx, act.ID)
@@ -204,4 +207,56 @@ func (u *Undoer) Undo(ctx context.Context, act cleanup.Action) (err error) {
 		log.Debug("vault: login token of inject revoked", "accessor", act.ID)
 		return nil
 	}
+}
+
+// undoUnsealed undoes an action no seal vouches for (a journal a later build step could have
+// written, to have patinject revoke what is not its own). Vault cannot say whose a lease is, but
+// it can say whose a token is: only a token of the identity (entity) this undo logged in as is
+// revoked, by its accessor, and a lease only through such a token, which takes its leases
+// with it; never a lease by its id alone.
+func (s *session) undoUnsealed(ctx context.Context, act cleanup.Action) error {
+	acc := act.ID
+	if act.Kind == KindLease {
+		acc = act.Params["token_accessor"]
+		if acc == "" {
+			return &cleanup.LeftAlone{Why: fmt.Sprintf("Vault lease %s: no seal vouches for it and it names no login token to confirm it by: left alone until its TTL (revoke it by hand if it is yours: vault lease revoke %s)", act.ID, act.ID)}
+		}
+	}
+	gone, err := s.confirmOwnToken(ctx, acc)
+	if err != nil || gone {
+		if act.Kind == KindLease && gone {
+			s.say(fmt.Sprintf("revoked Vault lease %s: its login token (accessor %s) is gone, and the lease with it", act.ID, acc))
+		}
+		return err
+	}
+	if err := s.revokeAccessor(ctx, acc); err != nil {
+		return s.describe("revoke token accessor", acc, lacks("update", "auth/token/revoke-accessor"), err)
+	}
+	if act.Kind == KindLease {
+		s.say(fmt.Sprintf("revoked Vault lease %s with its login token (accessor %s)", act.ID, acc))
+	}
+	return nil
+}
+
+// confirmOwnToken checks that the token with this accessor belongs to the identity this
+// session logged in as. gone is true when Vault no longer knows the accessor.
+func (s *session) confirmOwnToken(ctx context.Context, acc string) (gone bool, err error) {
+	if s.entityID == "" {
+		return false, &cleanup.LeftAlone{Why: fmt.Sprintf("the Vault token with accessor %s: no seal vouches for it, and this login has no identity (entity) to compare it with: left alone until its TTL", acc)}
+	}
+	sec, err := s.client.Logical().WriteWithContext(ctx, "auth/token/lookup-accessor", map[string]any{"accessor": acc})
+	if re, ok := asResponseError(err); ok && re.StatusCode == 400 && strings.Contains(strings.Join(re.Errors, " "), "invalid accessor") {
+		return true, nil
+	}
+	if err != nil {
+		return false, s.describe("look up token accessor", acc+" (to confirm it is patinject's before revoking it on an unsealed record's word)", lacks("update", "auth/token/lookup-accessor"), err)
+	}
+	var ent string
+	if sec != nil {
+		ent, _ = sec.Data["entity_id"].(string)
+	}
+	if ent != s.entityID {
+		return false, &cleanup.LeftAlone{Why: fmt.Sprintf("the Vault token with accessor %s is not of the identity this cleanup logged in as: left alone", acc)}
+	}
+	return false, nil
 }

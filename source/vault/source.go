@@ -65,6 +65,7 @@ type session struct {
 	log       *slog.Logger
 	loggedIn  bool   // patinject logged in, so the token is its own to revoke
 	accessor  string // of the login token
+	entityID  string // the identity the login token belongs to ("" when none)
 	progress  func(msg string)
 	journal   *cleanup.Journal
 	leaseLog  map[string]*cleanup.Entry // by lease id
@@ -294,7 +295,7 @@ func (s *session) fetch(ctx context.Context, q request) (response, error) {
 	case len(q.params) > 0:
 		// A write may mint and lease: once sent it is seen through, cancelled or not, so that
 		// its lease is known and can be revoked (the client's timeout still bounds it).
-		entry := s.journal.Begin(KindLease, s.params())
+		entry := s.journal.Begin(KindLease, s.leaseParams())
 		sec, err = s.client.Logical().WriteWithContext(context.WithoutCancel(ctx), q.path, writeData(q.params))
 		s.journaled(entry, sec)
 		if err != nil {
@@ -316,7 +317,7 @@ func (s *session) fetch(ctx context.Context, q request) (response, error) {
 		sec, data, desc = kv.Raw, kv.Data, q.path
 	default:
 		// A read of a dynamic engine leases: seen through like a write.
-		entry := s.journal.Begin(KindLease, s.params())
+		entry := s.journal.Begin(KindLease, s.leaseParams())
 		sec, err = s.client.Logical().ReadWithContext(context.WithoutCancel(ctx), q.path)
 		s.journaled(entry, sec)
 		if err != nil {
@@ -453,10 +454,7 @@ func (s *session) leased(sec *api.Secret, path string, now time.Time) resolve.Re
 	if sec.LeaseDuration > 0 {
 		exp = now.Add(time.Duration(sec.LeaseDuration) * time.Second)
 	}
-	params := s.params()
-	if s.loggedIn && s.accessor != "" {
-		params["token_accessor"] = s.accessor
-	}
+	params := s.leaseParams()
 	act := cleanup.Action{
 		Kind:   KindLease,
 		ID:     sec.LeaseID,
@@ -497,6 +495,16 @@ func (s *session) leaseDone(lease string) {
 	e := s.leaseLog[lease]
 	s.mu.Unlock()
 	e.Done()
+}
+
+// leaseParams are the params of a lease's record: where, and the login token it was read with
+// (revoking that token takes the lease along; and Vault can say whose a token is).
+func (s *session) leaseParams() map[string]string {
+	p := s.params()
+	if s.loggedIn && s.accessor != "" {
+		p["token_accessor"] = s.accessor
+	}
+	return p
 }
 
 func (s *session) params() map[string]string {
