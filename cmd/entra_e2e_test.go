@@ -12,6 +12,8 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -835,4 +837,58 @@ func TestEntraCLIMintsPATs(t *testing.T) {
 	if len(ado.PATs()) != 1 {
 		t.Errorf("%d PATs minted, want 1", len(ado.PATs()))
 	}
+}
+
+// A user's Entra token from az outlives nothing: it may expire while the job runs. The access
+// token that minted the PAT is asked for again when it is about to expire (an entra:// reference
+// gives a fresh one each time), so the revocation at the end of a job longer than the token
+// still goes through. The fake service takes a user token only until its exp.
+func TestEntraCLIAccessTokenRefreshedForTheRevocation(t *testing.T) {
+	w := newEntraWorld(t)
+	ado := adotest.NewServer(t)
+	ado.AcceptTokens(func(tok string) bool {
+		parts := strings.Split(tok, ".")
+		if len(parts) != 3 {
+			return false
+		}
+		b, err := base64.RawURLEncoding.DecodeString(parts[1])
+		var c struct {
+			Exp int64  `json:"exp"`
+			UPN string `json:"upn"`
+		}
+		if err != nil || json.Unmarshal(b, &c) != nil {
+			return false
+		}
+		return c.UPN == "dev@contoso.example" && time.Now().Unix() < c.Exp
+	})
+	bin := t.TempDir()
+	// The first az call gives a token that expires in 8 seconds; every later one a fresh hour.
+	short, long := time.Now().Add(8*time.Second), time.Now().Add(time.Hour)
+	for name, exp := range map[string]time.Time{"first": short, "later": long} {
+		out := fmt.Sprintf(`{"accessToken": %q, "expires_on": %d, "tokenType": "Bearer"}`+"\n", adotest.UserToken("dev@contoso.example", exp), exp.Unix())
+		if err := os.WriteFile(filepath.Join(bin, name+".json"), []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	az := "#!/bin/sh\n[ \"$1 $2 $3 $4\" = 'account get-access-token -o json' ] || exit 2\n" +
+		"d=$(dirname \"$0\"); if [ -e \"$d/first.json\" ]; then cat \"$d/first.json\"; rm \"$d/first.json\"; else cat \"$d/later.json\"; fi\n"
+	if err := os.WriteFile(filepath.Join(bin, "az"), []byte(az), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := w.env(map[string]string{"PATH": bin + string(os.PathListSeparator) + os.Getenv("PATH")})
+	code, out := w.exec(env, w.work, w.bin, "run", "--token", "ado-pat://contoso?scope=vso.code", "--token-env", "PAT",
+		"--ado-url", ado.URL, "--ado-access-token", "entra:?via=cli", "--", "sh", "-c", `test -n "$PAT" && sleep 10 && echo done`)
+	if code != 0 || !strings.Contains(out, "done") {
+		t.Fatalf("exit %d", code)
+	}
+	if len(ado.PATs()) != 1 {
+		t.Fatalf("%d PATs minted, want 1", len(ado.PATs()))
+	}
+	if p := ado.PATs()[0]; !p.Revoked {
+		t.Errorf("PAT %s left active after the access token that minted it expired", p.AuthorizationID)
+	}
+	if !strings.Contains(out, "revoked PAT") {
+		t.Errorf("no revocation said")
+	}
+	w.checkClean(out)
 }

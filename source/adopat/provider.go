@@ -100,7 +100,11 @@ func NewClient(env resolve.Env, base string) *Client {
 
 func accessToken(env resolve.Env) *AccessToken {
 	if raw := env.String("ado-access-token"); raw != "" {
-		return &AccessToken{Fixed: true, Fetch: func(ctx context.Context) (secret.Value, error) {
+		// An entra:// reference is resolved again for a fresh token when the last is about to
+		// expire (a job may outlast a user's hour-long token); other references give the same
+		// value every time.
+		scheme, _ := secret.Scheme(raw)
+		return &AccessToken{Fixed: scheme != "entra", Fetch: func(ctx context.Context) (secret.Value, error) {
 			if s, _ := secret.Scheme(raw); s == Scheme {
 				return secret.Value{}, errors.New("--ado-access-token " + raw + ": a PAT cannot mint PATs; give a user's Microsoft Entra access token (env:NAME, file:PATH or vault://PATH#FIELD)")
 			}
