@@ -59,6 +59,7 @@ type record struct {
 	Params map[string]string `json:"params,omitempty"`
 	Expiry time.Time         `json:"expiry,omitzero"`
 	PID    int               `json:"pid,omitempty"`
+	Start  string            `json:"start,omitempty"` // when that process started (ProcessStart)
 	Time   time.Time         `json:"time,omitzero"`
 	KeyID  string            `json:"kid,omitempty"` // a sealed line: the id of its key; the MAC follows, last
 }
@@ -118,6 +119,8 @@ type Journal struct {
 	err  error // the first write error; later entries are not written
 }
 
+var ownStart = sync.OnceValue(func() string { return ProcessStart(os.Getpid()) })
+
 // NewJournal is a journal in dir; nothing is written until an entry begins.
 func NewJournal(dir string) *Journal { return &Journal{dir: dir, open: map[int]bool{}} }
 
@@ -150,7 +153,7 @@ func (j *Journal) Begin(kind string, params map[string]string) *Entry {
 	j.seq++
 	e := &Entry{j: j, seq: j.seq}
 	j.open[e.seq] = true
-	j.write(record{Op: "begin", Seq: e.seq, Kind: kind, Params: params, PID: os.Getpid(), Time: time.Now().UTC()})
+	j.write(record{Op: "begin", Seq: e.seq, Kind: kind, Params: params, PID: os.Getpid(), Start: ownStart(), Time: time.Now().UTC()})
 	return e
 }
 
@@ -263,9 +266,10 @@ func (j *Journal) closeIfDone() {
 
 // Orphan is an entry a dead patinject left open.
 type Orphan struct {
-	File string
-	Seq  int
-	PID  int
+	File  string
+	Seq   int
+	PID   int
+	Start string // when the process started, as ProcessStart says ("" when unknown)
 	// Seal is the id of the key its lines were sealed with ("" for none); Verified, that this
 	// process holds that key and every line of the entry matched it. Action.Unsealed is its
 	// opposite.
@@ -275,10 +279,11 @@ type Orphan struct {
 }
 
 // Orphans reads the journals in dir whose process is gone, and returns their open entries,
-// checking the seals of their lines against keys. alive reports whether a process id is still
-// running (nil: every process is taken as gone). A journal file that cannot be trusted or read
+// checking the seals of their lines against keys. alive reports whether the process of a pid
+// and its start time (ProcessStart, "" when unknown) is still running (nil: every process is
+// taken as gone). A journal file that cannot be trusted or read
 // is skipped, and named in the error; the others are still read.
-func Orphans(dir string, alive func(pid int) bool, keys ...Key) ([]Orphan, error) {
+func Orphans(dir string, alive func(pid int, start string) bool, keys ...Key) ([]Orphan, error) {
 	files, err := filepath.Glob(filepath.Join(dir, JournalPrefix+"*"+JournalSuffix))
 	if err != nil {
 		return nil, err
@@ -301,7 +306,7 @@ func Orphans(dir string, alive func(pid int) bool, keys ...Key) ([]Orphan, error
 			errs = append(errs, err)
 			continue
 		}
-		if len(open) > 0 && alive != nil && open[0].PID != 0 && alive(open[0].PID) {
+		if len(open) > 0 && alive != nil && open[0].PID != 0 && alive(open[0].PID, open[0].Start) {
 			continue
 		}
 		out = append(out, open...)
@@ -344,7 +349,7 @@ func readJournal(file string, keys map[string]Key) ([]Orphan, error) {
 	}
 	entries := map[int]*Orphan{}
 	var order []int
-	pid := 0
+	pid, start := 0, ""
 	sc := bufio.NewScanner(&limited{f: f, left: maxJournal})
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -362,7 +367,7 @@ func readJournal(file string, keys map[string]Key) ([]Orphan, error) {
 				continue // a second begin cannot replace what a sealed one said
 			}
 			if r.PID != 0 {
-				pid = r.PID
+				pid, start = r.PID, r.Start
 			}
 			if _, dup := entries[r.Seq]; !dup {
 				order = append(order, r.Seq)
@@ -385,7 +390,7 @@ func readJournal(file string, keys map[string]Key) ([]Orphan, error) {
 	for i := len(order) - 1; i >= 0; i-- {
 		seq := order[i]
 		if e, ok := entries[seq]; ok {
-			e.PID = pid
+			e.PID, e.Start = pid, start
 			out = append(out, *e)
 		}
 	}

@@ -66,10 +66,10 @@ func TestOrphans(t *testing.T) {
 	f.WriteString(`{"op":"done","se`)
 	f.Close()
 
-	if got, err := Orphans(dir, func(int) bool { return true }); err != nil || len(got) != 0 {
+	if got, err := Orphans(dir, func(int, string) bool { return true }); err != nil || len(got) != 0 {
 		t.Fatalf("a live process's journal gave orphans %v, %v", got, err)
 	}
-	got, err := Orphans(dir, func(int) bool { return false })
+	got, err := Orphans(dir, func(int, string) bool { return false })
 	if err != nil {
 		t.Fatal(err)
 	}
