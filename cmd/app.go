@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -33,6 +34,7 @@ type app struct {
 // Main runs patinject with args (args[0] is the program name) and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	runner.SurviveBrokenPipes() // a closed stdout or stderr is a write error, not death before cleanup
+	stdout, stderr = serialized(stdout, stderr)
 	a := &app{p: &frontdoor.Process{
 		Stdin: stdin, Stdout: stdout, Stderr: stderr,
 		Lookup: os.LookupEnv, Environ: os.Environ, Version: version,
@@ -44,6 +46,32 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ExitFailure
 	}
 	return exitCode(err)
+}
+
+// serialized makes writes to stdout and stderr one at a time: sources resolve concurrently and
+// each says its progress, warnings and CI commands with one Write. An *os.File is safe for that
+// already, and stays itself (the runner hands it to CMD as it is); anything else (a buffer, an
+// embedder's writer) gets one lock for both, which may be the same writer.
+func serialized(stdout, stderr io.Writer) (io.Writer, io.Writer) {
+	mu := &sync.Mutex{}
+	wrap := func(w io.Writer) io.Writer {
+		if _, ok := w.(*os.File); ok || w == nil {
+			return w
+		}
+		return &lockedWriter{mu: mu, w: w}
+	}
+	return wrap(stdout), wrap(stderr)
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func (a *app) cli() *cli.App {
