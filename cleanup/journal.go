@@ -281,8 +281,8 @@ type Orphan struct {
 // Orphans reads the journals in dir whose process is gone, and returns their open entries,
 // checking the seals of their lines against keys. alive reports whether the process of a pid
 // and its start time (ProcessStart, "" when unknown) is still running (nil: every process is
-// taken as gone). A journal file that cannot be trusted or read
-// is skipped, and named in the error; the others are still read.
+// taken as gone). A journal file that cannot be trusted or read is skipped, and named in the
+// error; the others are still read. Another user's journal is skipped without a word.
 func Orphans(dir string, alive func(pid int, start string) bool, keys ...Key) ([]Orphan, error) {
 	files, err := filepath.Glob(filepath.Join(dir, JournalPrefix+"*"+JournalSuffix))
 	if err != nil {
