@@ -270,12 +270,10 @@ type Orphan struct {
 	Seq   int
 	PID   int
 	Start string // when the process started, as ProcessStart says ("" when unknown)
-	// Seal is the id of the key its lines were sealed with ("" for none); Verified, that this
-	// process holds that key and every line of the entry matched it. Action.Unsealed is its
-	// opposite.
-	Seal     string
-	Verified bool
-	Action   Action // what to undo; ID is "" when the process died before it was known
+	// Seal is the id of the key its lines were sealed with ("" for none). Action.Unsealed is
+	// false only when this process holds that key and every line of the entry matched it.
+	Seal   string
+	Action Action // what to undo; ID is "" when the process died before it was known
 }
 
 // Orphans reads the journals in dir whose process is gone, and returns their open entries,
@@ -363,21 +361,23 @@ func readJournal(file string, keys map[string]Key) ([]Orphan, error) {
 		}
 		switch r.Op {
 		case "begin":
-			if e, dup := entries[r.Seq]; dup && e.Verified {
+			if e, dup := entries[r.Seq]; dup && !e.Action.Unsealed {
 				continue // a second begin cannot replace what a sealed one said
 			}
-			if r.PID != 0 {
+			if pid == 0 && r.PID != 0 {
+				// One process writes a journal: its first line says which, and a line appended
+				// later cannot make it look dead (or alive).
 				pid, start = r.PID, r.Start
 			}
 			if _, dup := entries[r.Seq]; !dup {
 				order = append(order, r.Seq)
 			}
-			entries[r.Seq] = &Orphan{File: file, Seq: r.Seq, PID: r.PID, Seal: seal, Verified: verified,
+			entries[r.Seq] = &Orphan{File: file, Seq: r.Seq, PID: r.PID, Seal: seal,
 				Action: Action{Kind: r.Kind, Params: r.Params, Unsealed: !verified}}
 		case "created":
 			// Only under the begin's own seal: a line appended to a sealed entry by someone
 			// without its key cannot give it an id.
-			if e := entries[r.Seq]; e != nil && seal == e.Seal && verified == e.Verified {
+			if e := entries[r.Seq]; e != nil && seal == e.Seal && verified == !e.Action.Unsealed {
 				e.Action.ID, e.Action.Expiry = r.ID, r.Expiry
 			}
 		case "done":

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/patinject/patinject/cleanup"
 	"github.com/patinject/patinject/frontdoor"
@@ -337,5 +338,35 @@ func TestCleanupSaysWhenItsRecordIsGone(t *testing.T) {
 				t.Errorf("strict: exit %d, want %d", code, ExitCleanup)
 			}
 		})
+	}
+}
+
+// With --trust-unverified-state, a record sealed without the key names one of the user's own
+// PATs, with a hint to delete it by hand: the service says it is not patinject's, so it is left
+// alone, without the hint, and not kept as a failure (nothing to retry; --strict-cleanup exits 0).
+func TestCleanupTrustUnverifiedLeavesTheUsersPATs(t *testing.T) {
+	srv := adotest.NewServer(t)
+	const id = "6f1e2d3c-0000-4000-8000-00000000dead"
+	srv.Seed(adotest.PAT{Org: "contoso", AuthorizationID: id, DisplayName: "release signing", Scope: "vso.code", Token: "seeded",
+		ValidFrom: time.Now().Add(-time.Hour), ValidTo: time.Now().Add(time.Hour)})
+	env, temp := githubEnv(t)
+	k, _ := cleanup.NewKey()
+	st := &cleanup.State{}
+	st.Seal(k, cleanup.Record{Platform: "github", Actions: []cleanup.Action{{Kind: "ado-pat", ID: id,
+		Params: map[string]string{"org": "contoso"}, Manual: "az rest --method delete --url " + srv.URL + "/contoso/_apis/tokens/pats?authorizationId=" + id}}})
+	path := filepath.Join(temp, frontdoor.StateFileName)
+	if err := cleanup.WriteState(path, st); err != nil {
+		t.Fatal(err)
+	}
+	post := fakeEnv{"GITHUB_ACTIONS": "true", "RUNNER_TEMP": temp, "HOME": env["HOME"], "STATE_state": path, "ENTRA": srv.AccessToken}
+	stdout, stderr, code := runInProcess(t, post, "cleanup", "--trust-unverified-state", "--strict-cleanup", "--ado-url", srv.URL, "--ado-access-token", "env:ENTRA")
+	if p, _ := srv.Get(id); p.Revoked {
+		t.Fatalf("the user's PAT was revoked on an unverified record's word")
+	}
+	if code != 0 || !strings.Contains(stdout, "does not carry patinject's random tag: left alone") || strings.Contains(stdout+stderr, "az rest") {
+		t.Errorf("exit %d, stdout %q, stderr %q: want one warning, no hint to delete it by hand", code, stdout, stderr)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Errorf("the record is kept, to be refused again")
 	}
 }

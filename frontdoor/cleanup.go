@@ -223,13 +223,25 @@ func (p *Process) undoAll(ctx context.Context, o *Options, pl cienv.Platform, pl
 		log.Debug("already expired, nothing to undo", "what", act.String())
 	})
 	for _, e := range unjoin(runErr) {
-		p.platformWarn(pl, e.Error())
 		var f *cleanup.Failure
-		if errors.As(e, &f) {
+		var la *cleanup.LeftAlone
+		if errors.As(e, &f) && errors.As(f.Err, &la) {
+			// An unverified record's word the service does not back: nothing of patinject's to
+			// undo, nothing to retry, and no "undo it by hand" for what may be the user's own.
+			p.platformWarn(pl, leftAloneWarning("an unverified state record", la))
+			continue
+		}
+		p.platformWarn(pl, e.Error())
+		if f != nil {
 			failed = append(failed, f.Action)
 		}
 	}
 	return failed, revoked
+}
+
+// leftAloneWarning says that what an unsealed record (in what) named was left alone.
+func leftAloneWarning(what string, la *cleanup.LeftAlone) string {
+	return fmt.Sprintf("%s names what the service does not confirm is patinject's (written by another process: a later build step?): %v", what, la)
 }
 
 // cleanupSummary adds what was revoked, and what was not, to the step summary of GitHub Actions

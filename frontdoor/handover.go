@@ -260,9 +260,10 @@ func (p *Process) handKey(t *target, state io.Writer) error {
 		if state != nil {
 			_, err = io.WriteString(state, entry)
 		} else {
-			var f *os.File
-			if f, err = os.OpenFile(t.env.GitHubState, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
-				return fmt.Errorf("opening GITHUB_STATE: %w", err)
+			// Before anything was minted: it stays, whatever comes after (see emitGitHub).
+			f, _, oerr := openAppend(t.env.GitHubState)
+			if oerr != nil {
+				return oerr
 			}
 			_, err = io.WriteString(f, entry)
 			if cerr := f.Close(); err == nil {

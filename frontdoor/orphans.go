@@ -67,7 +67,7 @@ func (p *Process) sweepOrphans(ctx context.Context, o *Options, dir string, pl c
 		kept := orphans[:0:0]
 		left := 0
 		for _, orph := range orphans {
-			if orph.Verified {
+			if !orph.Action.Unsealed {
 				kept = append(kept, orph)
 			} else {
 				left++
@@ -109,7 +109,7 @@ func (p *Process) sweepOrphans(ctx context.Context, o *Options, dir string, pl c
 				// Only the journal's word, and the service does not back it (a later build step
 				// wrote it?): nothing to retry, and the entry is closed so that it is not raised
 				// again.
-				p.platformWarn(pl, fmt.Sprintf("a journal in %s names what the service does not confirm is patinject's (written by another process: a later build step?): %v", dir, err))
+				p.platformWarn(pl, leftAloneWarning("a journal in "+dir, la))
 				if cerr := orph.Close(); cerr != nil {
 					p.Warnf("journal %s: %v", orph.File, cerr)
 				}

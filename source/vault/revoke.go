@@ -106,6 +106,12 @@ func (s *session) revokeSelf(ctx context.Context) error {
 	return s.client.Auth().Token().RevokeSelfWithContext(ctx, "")
 }
 
+// unknownAccessor reports whether err is Vault saying it knows no token with that accessor.
+func unknownAccessor(err error) bool {
+	re, ok := asResponseError(err)
+	return ok && re.StatusCode == 400 && strings.Contains(strings.Join(re.Errors, " "), "invalid accessor")
+}
+
 // revokeAccessor revokes the token with the given accessor, and so its leases. A token that is
 // already gone counts as revoked.
 func (s *session) revokeAccessor(ctx context.Context, accessor string) error {
@@ -113,7 +119,7 @@ func (s *session) revokeAccessor(ctx context.Context, accessor string) error {
 		_, err := s.client.Logical().WriteWithContext(ctx, "auth/token/revoke-accessor", map[string]any{"accessor": accessor})
 		return err
 	})
-	if re, ok := asResponseError(err); ok && re.StatusCode == 400 && strings.Contains(strings.Join(re.Errors, " "), "invalid accessor") {
+	if unknownAccessor(err) {
 		return nil
 	}
 	if err != nil {
@@ -245,7 +251,7 @@ func (s *session) confirmOwnToken(ctx context.Context, acc string) (gone bool, e
 		return false, &cleanup.LeftAlone{Why: fmt.Sprintf("the Vault token with accessor %s: no seal vouches for it, and this login has no identity (entity) to compare it with: left alone until its TTL", acc)}
 	}
 	sec, err := s.client.Logical().WriteWithContext(ctx, "auth/token/lookup-accessor", map[string]any{"accessor": acc})
-	if re, ok := asResponseError(err); ok && re.StatusCode == 400 && strings.Contains(strings.Join(re.Errors, " "), "invalid accessor") {
+	if unknownAccessor(err) {
 		return true, nil
 	}
 	if err != nil {
