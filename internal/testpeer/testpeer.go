@@ -36,6 +36,17 @@ func Missing(t testing.TB, why string) {
 	missing(t, why)
 }
 
+// MissingIn is Missing for a test that is not a testing.TB (a testscript story's setup).
+func MissingIn(t interface {
+	Fatal(...any)
+	Skip(...any)
+}, why string) {
+	if os.Getenv("CI") == "true" {
+		t.Fatal("test peer missing under CI=true: " + why)
+	}
+	t.Skip("SKIPPED, test peer missing: " + why)
+}
+
 func missing(t testing.TB, why string) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
